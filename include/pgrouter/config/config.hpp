@@ -1,0 +1,96 @@
+// pgrouter/config/config.hpp — plain structs for the whole YAML config. No parsing and no I/O
+// here (that is load.hpp); durations are std::chrono inside, `_ms` exists only in the YAML.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgrouter::config {
+
+enum class PoolMode { Transaction, Session };
+enum class AuthMethod { ScramSha256, Md5, Trust };
+
+// What `UserConfig::password` holds, decided once at load time so the auth code does not have to
+// guess: a plaintext can answer any challenge, an md5 hash only an md5 one, a SCRAM verifier
+// only lets us check a client (or pass its proof through).
+enum class PasswordKind { Plain, Md5Hash, ScramVerifier, None };
+
+enum class LogLevel { Trace, Debug, Info, Warn, Error, Off };
+
+struct Address {
+    std::string host;  // IPv6 literals are stored without brackets ("::1")
+    std::uint16_t port = 0;
+
+    // "host:port", or "[v6]:port" when the host contains ':'.
+    std::string to_string() const;
+    bool operator==(const Address&) const = default;
+};
+
+struct PoolConfig {
+    PoolMode mode = PoolMode::Transaction;
+    std::uint32_t size = 20;  // server connections per (server, database, user)
+    std::uint32_t min_size = 0;
+    std::uint32_t max_client_conn = 10000;
+    std::chrono::milliseconds query_wait_timeout{5000};
+    std::chrono::milliseconds server_idle_timeout{600000};
+    std::chrono::milliseconds server_lifetime{3600000};
+    std::chrono::milliseconds connect_timeout{2000};
+};
+
+struct UserConfig {
+    std::string name;
+    AuthMethod auth = AuthMethod::ScramSha256;
+    std::string password;  // plaintext, "md5<32 hex>" or "SCRAM-SHA-256$..."; secret, never log
+    PasswordKind password_kind = PasswordKind::None;
+    // Resolved: the explicit server_password, else `password` when it is Plain or Md5Hash,
+    // else empty (a SCRAM verifier cannot answer a server challenge).
+    std::string server_password;
+    bool server_password_explicit = false;
+};
+
+struct DatabaseConfig {
+    std::string name;    // the name clients connect to (the YAML key)
+    std::string dbname;  // the name on the server; defaults to `name`
+    Address primary;
+};
+
+struct LimitsConfig {
+    std::uint32_t max_startup_packet_bytes = 10000;
+    std::uint64_t max_message_bytes = 64ull << 20;
+    std::chrono::milliseconds client_login_timeout{15000};
+    std::chrono::milliseconds shutdown_timeout{30000};
+    std::string server_reset_query = "DISCARD ALL";  // empty = no reset
+    bool server_check_idle = true;
+};
+
+struct LogConfig {
+    LogLevel level = LogLevel::Info;
+    bool connections = true;
+};
+
+struct Config {
+    Address listen;
+    std::uint32_t workers = 0;  // 0 = one I/O thread per core
+    PoolConfig pool;
+    std::vector<UserConfig> users;
+    std::vector<DatabaseConfig> databases;
+    LimitsConfig limits;
+    LogConfig log;
+
+    // Linear scans: called once per client login, and the lists are short. The pointers are
+    // valid as long as this Config is (configs are immutable snapshots once published).
+    const UserConfig* find_user(std::string_view name) const;
+    const DatabaseConfig* find_database(std::string_view name) const;
+};
+
+// Names exactly as written in the YAML ("transaction", "scram-sha-256", "info"…), for logs and
+// admin output.
+std::string_view to_string(PoolMode mode);
+std::string_view to_string(AuthMethod method);
+std::string_view to_string(PasswordKind kind);
+std::string_view to_string(LogLevel level);
+
+}  // namespace pgrouter::config

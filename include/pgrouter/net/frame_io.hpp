@@ -1,0 +1,50 @@
+// pgrouter/net/frame_io.hpp — small coroutine helpers that join the pure codec to an Asio socket:
+// read one whole frame, write a buffer, and a deadline that closes a socket when it expires.
+// Used on start-up and control paths; the session hot path batches frames itself.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <span>
+
+#include "pgrouter/net/asio.hpp"
+#include "pgrouter/net/read_buffer.hpp"
+#include "pgrouter/wire/frame.hpp"
+#include "pgrouter/wire/startup.hpp"
+
+namespace pgrouter::net {
+
+// Reads until `buf` starts with one complete typed message. On success status is Complete and the
+// frame stays valid until `buf` is consumed or read into again. I/O errors are reported in `ec`
+// (status stays NeedMore); BadLength/TooLarge are returned as they are.
+awaitable<wire::DecodeResult> read_frame(tcp::socket& socket, ReadBuffer& buf,
+                                         std::size_t max_message, error_code& ec);
+
+// Same for the length-first packets sent before the first typed message.
+awaitable<wire::StartupDecode> read_startup(tcp::socket& socket, ReadBuffer& buf,
+                                            std::size_t max_packet, error_code& ec);
+
+// Writes all of `bytes`; errors in `ec`.
+awaitable<void> write_all(tcp::socket& socket, std::span<const std::uint8_t> bytes, error_code& ec);
+
+// Closes `socket` if still alive when `timeout` expires. Must be created from a coroutine running
+// on the strand that owns `socket`; the expiry runs on that same strand.
+class SocketDeadline {
+public:
+    SocketDeadline(asio::any_io_executor strand, tcp::socket& socket,
+                   std::chrono::steady_clock::duration timeout);
+    ~SocketDeadline();
+    SocketDeadline(const SocketDeadline&) = delete;
+    SocketDeadline& operator=(const SocketDeadline&) = delete;
+    bool expired() const noexcept { return state_->expired; }
+
+private:
+    struct State {
+        tcp::socket* socket = nullptr;
+        bool expired = false;
+    };
+    asio::steady_timer timer_;
+    std::shared_ptr<State> state_;
+};
+
+}  // namespace pgrouter::net

@@ -1,0 +1,76 @@
+// pgrouter/pool/backend_conn.hpp — one server connection: its socket, identity, reported parameters
+// and applied settings, plus the coroutines that open it (startup + authentication) and reset it.
+// Owned by exactly one of: a pool's idle list, a BackendLease, or a connect in progress.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "pgrouter/config/config.hpp"
+#include "pgrouter/net/asio.hpp"
+#include "pgrouter/session/param_sync.hpp"
+#include "pgrouter/wire/startup.hpp"
+
+namespace pgrouter::pool {
+
+using Clock = std::chrono::steady_clock;
+
+// What pgrouter logs into a server with.
+struct Credentials {
+    std::string user;
+    std::string password;  // plaintext or "md5..." hash; empty if none
+    // SCRAM pass-through: ClientKey recovered from a client's own exchange plus the configured
+    // verifier's ServerKey. Only set when no plaintext password is configured.
+    std::optional<std::array<std::uint8_t, 32>> scram_client_key;
+    std::optional<std::array<std::uint8_t, 32>> scram_server_key;
+};
+
+// An error to show the client: either the server's own ErrorResponse fields or pgrouter's.
+struct ServerError {
+    std::string sqlstate;
+    std::string message;
+    std::string detail;
+    explicit operator bool() const noexcept { return !sqlstate.empty(); }
+};
+
+struct BackendConn {
+    explicit BackendConn(asio::any_io_executor ex) : socket(std::move(ex)) {}
+
+    tcp::socket socket;
+    config::Address address;
+    wire::CancelKey server_key;
+    session::ParamState params;  // what this server session currently has
+    Clock::time_point created{};
+    Clock::time_point last_used{};
+    std::uint64_t id = 0;
+
+    // True when the peer closed or sent something unsolicited while idle (checked without
+    // blocking).
+    bool looks_dead() const noexcept;
+};
+
+struct ConnectResult {
+    std::unique_ptr<BackendConn> conn;
+    ServerError error;
+};
+
+// Opens a connection: TCP connect, StartupMessage(user, database), authentication, parameters,
+// until ReadyForQuery. Bounded by `timeout` as a whole. Never throws.
+awaitable<ConnectResult> connect_backend(const config::Address& address, const std::string& dbname,
+                                         const Credentials& credentials,
+                                         std::chrono::milliseconds timeout, std::uint64_t id);
+
+// Runs `query` (e.g. DISCARD ALL) and waits for ReadyForQuery 'I'. False on any error or timeout;
+// the caller then closes the connection.
+awaitable<bool> reset_backend(BackendConn& conn, const std::string& query,
+                              std::chrono::milliseconds timeout);
+
+// Sends CancelRequest(key) to `address` on a fresh connection (how PostgreSQL cancels).
+awaitable<void> send_cancel(const config::Address& address, wire::CancelKey key,
+                            std::chrono::milliseconds timeout);
+
+}  // namespace pgrouter::pool

@@ -1,0 +1,77 @@
+// pgrouter/session/runtime.hpp — what every session shares: the config snapshot, the pools, the
+// cancel registry, per-user authentication material and the live-session registry used to drain.
+// Owned by net::Server; sessions hold a reference that outlives them.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "pgrouter/auth/scram.hpp"
+#include "pgrouter/config/config.hpp"
+#include "pgrouter/pool/pool_set.hpp"
+#include "pgrouter/session/cancel_registry.hpp"
+#include "pgrouter/sql/statement_cache.hpp"
+
+namespace pgrouter::session {
+
+class ClientSession;
+
+// Authentication material derived once per configured user at start-up.
+struct UserAuth {
+    const config::UserConfig* config = nullptr;
+    std::optional<auth::ScramSecret> scram;  // from the verifier, or derived from the plaintext
+    std::string md5_hash;                    // "md5..." when md5 client auth is possible
+};
+
+class Runtime {
+public:
+    Runtime(asio::io_context& io, std::shared_ptr<const config::Config> config);
+
+    asio::io_context& io() noexcept { return io_; }
+    const config::Config& config() const noexcept { return *config_; }
+    pool::PoolSet& pools() noexcept { return pools_; }
+    CancelRegistry& cancels() noexcept { return cancels_; }
+    sql::StatementCache& statements() noexcept { return statements_; }
+
+    const UserAuth* user_auth(std::string_view name) const;
+    // Credentials pgrouter uses towards servers for `user`; include the SCRAM pass-through key
+    // once a client of that user has logged in with SCRAM.
+    pool::Credentials server_credentials(const UserAuth& user) const;
+    void remember_client_key(const std::string& user, const auth::Key& client_key);
+
+    // Client accounting and the drain registry.
+    bool try_add_client();  // false when max_client_conn is reached
+    void register_session(const std::shared_ptr<ClientSession>& session);
+    void session_ended();
+    std::uint32_t clients() const noexcept { return clients_.load(); }
+    // Every accepted connection, logged in or not (what shutdown waits for).
+    void session_created() noexcept { live_sessions_.fetch_add(1); }
+    void session_destroyed() noexcept { live_sessions_.fetch_sub(1); }
+    std::uint32_t live_sessions() const noexcept { return live_sessions_.load(); }
+    bool draining() const noexcept { return draining_.load(); }
+    // Marks the runtime draining and asks every live session to finish (posted to its strand).
+    void drain_all();
+
+private:
+    asio::io_context& io_;
+    std::shared_ptr<const config::Config> config_;
+    pool::PoolSet pools_;
+    CancelRegistry cancels_;
+    sql::StatementCache statements_;
+    std::unordered_map<std::string, UserAuth> users_;
+
+    mutable std::mutex keys_mutex_;
+    std::unordered_map<std::string, auth::Key> client_keys_;
+
+    std::atomic<std::uint32_t> clients_{0};
+    std::atomic<std::uint32_t> live_sessions_{0};
+    std::atomic<bool> draining_{false};
+    std::mutex sessions_mutex_;
+    std::vector<std::weak_ptr<ClientSession>> sessions_;
+};
+
+}  // namespace pgrouter::session

@@ -1,0 +1,79 @@
+// pgrouter/config/config.cpp — small helpers on the config structs (lookups, names for logs).
+// No parsing here.
+#include "pgrouter/config/config.hpp"
+
+namespace pgrouter::config {
+
+const UserConfig* Config::find_user(std::string_view name) const {
+    for (const UserConfig& user : users) {
+        if (user.name == name) {
+            return &user;
+        }
+    }
+    return nullptr;
+}
+
+const DatabaseConfig* Config::find_database(std::string_view name) const {
+    for (const DatabaseConfig& database : databases) {
+        if (database.name == name) {
+            return &database;
+        }
+    }
+    return nullptr;
+}
+
+std::string_view to_string(PoolMode mode) {
+    switch (mode) {
+        case PoolMode::Transaction:
+            return "transaction";
+        case PoolMode::Session:
+            return "session";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(AuthMethod method) {
+    switch (method) {
+        case AuthMethod::ScramSha256:
+            return "scram-sha-256";
+        case AuthMethod::Md5:
+            return "md5";
+        case AuthMethod::Trust:
+            return "trust";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(PasswordKind kind) {
+    switch (kind) {
+        case PasswordKind::Plain:
+            return "plain";
+        case PasswordKind::Md5Hash:
+            return "md5 hash";
+        case PasswordKind::ScramVerifier:
+            return "SCRAM verifier";
+        case PasswordKind::None:
+            return "none";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(LogLevel level) {
+    switch (level) {
+        case LogLevel::Trace:
+            return "trace";
+        case LogLevel::Debug:
+            return "debug";
+        case LogLevel::Info:
+            return "info";
+        case LogLevel::Warn:
+            return "warn";
+        case LogLevel::Error:
+            return "error";
+        case LogLevel::Off:
+            return "off";
+    }
+    return "unknown";
+}
+
+}  // namespace pgrouter::config

@@ -1,0 +1,623 @@
+// pgrouter/config/load.cpp — the only file that sees yaml-cpp: YAML in, Config or every error
+// (key path + 1-based line) out. Every yaml-cpp exception stops here; nothing is thrown out.
+#include "pgrouter/config/load.hpp"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <sstream>
+#include <utility>
+
+#include "address_parse.hpp"
+#include "pgrouter/config/validate.hpp"
+
+namespace pgrouter::config {
+namespace {
+
+// Durations above a year are surely a typo, and capping them keeps `now() + d` far from overflow.
+constexpr std::uint64_t kMaxDurationMs = 365ull * 24 * 60 * 60 * 1000;
+constexpr std::size_t kMaxEchoedChars = 40;
+constexpr std::string_view kIntTag = "tag:yaml.org,2002:int";
+constexpr std::string_view kBoolTag = "tag:yaml.org,2002:bool";
+
+// yaml-cpp marks are 0-based, and -1 when unknown; ConfigError wants 1-based with 0 = unknown.
+int line_of(const YAML::Mark& mark) {
+    return mark.line >= 0 ? mark.line + 1 : 0;
+}
+
+std::string echo(std::string_view text) {
+    if (text.size() > kMaxEchoedChars) {
+        return "'" + std::string(text.substr(0, kMaxEchoedChars)) + "…'";
+    }
+    return "'" + std::string(text) + "'";
+}
+
+// "got …" for error messages. It echoes scalars, so password fields call it only for values
+// that are not scalars (a list, a mapping, nothing), which carry no secret text.
+std::string describe(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Null:
+        case YAML::NodeType::Undefined:
+            return "got an empty value";
+        case YAML::NodeType::Sequence:
+            return "got a list";
+        case YAML::NodeType::Map:
+            return "got a mapping";
+        case YAML::NodeType::Scalar:
+            break;
+    }
+    return "got " + echo(node.Scalar());
+}
+
+// A plain (unquoted) scalar has the non-specific tag "?"; a quoted one has "!".
+bool is_plain_or_tagged(const YAML::Node& node, std::string_view tag) {
+    return node.Tag() == "?" || node.Tag() == tag;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+std::string unknown_key_message(std::string_view key,
+                                std::initializer_list<std::string_view> allowed) {
+    std::string_view best;
+    std::size_t best_distance = 3;  // suggest only close misspellings
+    std::string list;
+    for (std::string_view candidate : allowed) {
+        list += list.empty() ? "" : ", ";
+        list += candidate;
+        const std::size_t distance = edit_distance(key, candidate);
+        if (distance < best_distance) {
+            best_distance = distance;
+            best = candidate;
+        }
+    }
+    if (!best.empty()) {
+        return "unknown key (did you mean '" + std::string(best) + "'?)";
+    }
+    return "unknown key (expected one of: " + list + ")";
+}
+
+// One key of a YAML mapping, with where it was found.
+struct Field {
+    YAML::Node value;
+    std::string path;  // full key path, e.g. "pool.size"
+    int line = 0;      // line of the key
+};
+
+// The keys of one mapping, already checked against the allowed set.
+class Section {
+public:
+    Section(std::string path, int line) : path_(std::move(path)), line_(line) {}
+
+    const std::string& path() const { return path_; }
+    int line() const { return line_; }
+    std::string child_path(std::string_view key) const {
+        return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+    }
+    const Field* find(std::string_view key) const {
+        for (const auto& [name, field] : fields_) {
+            if (name == key) {
+                return &field;
+            }
+        }
+        return nullptr;
+    }
+    void add(std::string key, Field field) {
+        fields_.emplace_back(std::move(key), std::move(field));
+    }
+
+private:
+    std::string path_;
+    int line_;
+    std::vector<std::pair<std::string, Field>> fields_;
+};
+
+class Parser {
+public:
+    LoadResult run(std::string_view yaml_text);
+
+private:
+    // Reports a value that could not be read; validation then skips checks that use it.
+    void error(const std::string& key, int line, std::string message) {
+        report(key, line, std::move(message));
+        source_.mark_failed(key);
+    }
+    // Reports a key that is ignored (unknown, repeated) while the value read first stays valid.
+    void report(const std::string& key, int line, std::string message) {
+        errors_.push_back(ConfigError{key, line, std::move(message)});
+    }
+    void missing(const Section& section, std::string_view key) {
+        error(section.child_path(key), section.line(), "required key is missing");
+    }
+
+    std::optional<Section> section(const YAML::Node& node, std::string path, int line,
+                                   std::initializer_list<std::string_view> allowed,
+                                   bool null_is_empty);
+
+    bool read_string(const Section& section, std::string_view key, std::string& out);
+    template <typename T>
+    bool read_uint(const Section& section, std::string_view key, T& out,
+                   std::uint64_t max = std::numeric_limits<T>::max());
+    bool read_duration(const Section& section, std::string_view key,
+                       std::chrono::milliseconds& out);
+    bool read_bool(const Section& section, std::string_view key, bool& out);
+    template <typename E>
+    bool read_enum(const Section& section, std::string_view key, E& out,
+                   std::initializer_list<std::pair<std::string_view, E>> names);
+    bool read_address(const Section& section, std::string_view key, Address& out);
+
+    void parse_top(const YAML::Node& root);
+    void parse_pool(const Field& field);
+    void parse_users(const Field& field);
+    void parse_user(const YAML::Node& item, const std::string& path, int line, UserConfig& user);
+    void parse_databases(const Field& field);
+    void parse_limits(const Field& field);
+    void parse_log(const Field& field);
+
+    Config config_;
+    SourceMap source_;
+    std::vector<ConfigError> errors_;
+};
+
+std::optional<Section> Parser::section(const YAML::Node& node, std::string path, int line,
+                                       std::initializer_list<std::string_view> allowed,
+                                       bool null_is_empty) {
+    Section result(std::move(path), line);
+    if (node.IsNull() && null_is_empty) {
+        return result;
+    }
+    if (!node.IsMap()) {
+        error(result.path(), line, "expected a mapping, " + describe(node));
+        return std::nullopt;
+    }
+    for (auto it = node.begin(); it != node.end(); ++it) {
+        const YAML::Node key = it->first;
+        const int key_line = line_of(key.Mark());
+        if (!key.IsScalar()) {
+            report(result.path(), key_line, "keys must be plain names, " + describe(key));
+            continue;
+        }
+        const std::string& name = key.Scalar();
+        const std::string child = result.child_path(name);
+        if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+            report(child, key_line, unknown_key_message(name, allowed));
+            continue;
+        }
+        // yaml-cpp keeps both entries of a repeated key; the last would silently win elsewhere.
+        if (const Field* first = result.find(name)) {
+            report(child, key_line,
+                   "duplicate key (first at line " + std::to_string(first->line) + ")");
+            continue;
+        }
+        source_.record(child, key_line);
+        result.add(name, Field{it->second, child, key_line});
+    }
+    return result;
+}
+
+bool Parser::read_string(const Section& section, std::string_view key, std::string& out) {
+    const Field* field = section.find(key);
+    if (field == nullptr) {
+        return false;
+    }
+    if (!field->value.IsScalar()) {
+        error(field->path, field->line, "expected a string, " + describe(field->value));
+        return false;
+    }
+    out = field->value.Scalar();
+    return true;
+}
+
+template <typename T>
+bool Parser::read_uint(const Section& section, std::string_view key, T& out, std::uint64_t max) {
+    const Field* field = section.find(key);
+    if (field == nullptr) {
+        return false;
+    }
+    const YAML::Node& value = field->value;
+    if (!value.IsScalar()) {
+        error(field->path, field->line, "expected a non-negative integer, " + describe(value));
+        return false;
+    }
+    const std::string& text = value.Scalar();
+    if (!is_plain_or_tagged(value, kIntTag)) {
+        error(field->path, field->line,
+              "expected a non-negative integer, got the string " + echo(text) +
+                  " (remove the quotes)");
+        return false;
+    }
+    std::string_view digits = text;
+    if (!digits.empty() && digits.front() == '+') {
+        digits.remove_prefix(1);
+    }
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) {
+        error(field->path, field->line, "expected a non-negative integer, got " + echo(text));
+        return false;
+    }
+    std::uint64_t parsed = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), parsed);
+    if (ec != std::errc{} || parsed > max) {
+        error(field->path, field->line,
+              "value " + echo(text) + " is too large (maximum " + std::to_string(max) + ")");
+        return false;
+    }
+    out = static_cast<T>(parsed);
+    return true;
+}
+
+bool Parser::read_duration(const Section& section, std::string_view key,
+                           std::chrono::milliseconds& out) {
+    std::uint64_t ms = 0;
+    if (!read_uint(section, key, ms, kMaxDurationMs)) {
+        return false;
+    }
+    out = std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(ms));
+    return true;
+}
+
+bool Parser::read_bool(const Section& section, std::string_view key, bool& out) {
+    const Field* field = section.find(key);
+    if (field == nullptr) {
+        return false;
+    }
+    const YAML::Node& value = field->value;
+    // YAML 1.2 core booleans only: "yes"/"on" are too easy to misread.
+    if (value.IsScalar() && is_plain_or_tagged(value, kBoolTag)) {
+        const std::string& text = value.Scalar();
+        if (text == "true" || text == "True" || text == "TRUE") {
+            out = true;
+            return true;
+        }
+        if (text == "false" || text == "False" || text == "FALSE") {
+            out = false;
+            return true;
+        }
+    }
+    const bool quoted = value.IsScalar() && !is_plain_or_tagged(value, kBoolTag);
+    error(field->path, field->line,
+          "expected true or false, " +
+              (quoted ? "got the string " + echo(value.Scalar()) + " (remove the quotes)"
+                      : describe(value)));
+    return false;
+}
+
+template <typename E>
+bool Parser::read_enum(const Section& section, std::string_view key, E& out,
+                       std::initializer_list<std::pair<std::string_view, E>> names) {
+    const Field* field = section.find(key);
+    if (field == nullptr) {
+        return false;
+    }
+    if (field->value.IsScalar()) {
+        for (const auto& [name, value] : names) {
+            if (field->value.Scalar() == name) {
+                out = value;
+                return true;
+            }
+        }
+    }
+    std::string list;
+    for (const auto& entry : names) {
+        list += list.empty() ? "" : ", ";
+        list += entry.first;
+    }
+    error(field->path, field->line, "expected one of " + list + "; " + describe(field->value));
+    return false;
+}
+
+bool Parser::read_address(const Section& section, std::string_view key, Address& out) {
+    const Field* field = section.find(key);
+    if (field == nullptr) {
+        return false;
+    }
+    std::string reason;
+    std::optional<Address> address;
+    if (field->value.IsScalar()) {
+        address = parse_address_with_reason(field->value.Scalar(), reason);
+    }
+    if (!address) {
+        error(field->path, field->line,
+              "expected \"host:port\", " + describe(field->value) +
+                  (reason.empty() ? "" : " (" + reason + ")"));
+        return false;
+    }
+    out = *address;
+    return true;
+}
+
+void Parser::parse_top(const YAML::Node& root) {
+    if (root.IsNull()) {
+        error("", 0, "the document is empty; listen, users and databases are required");
+        return;
+    }
+    const std::optional<Section> top =
+        section(root, "", line_of(root.Mark()),
+                {"listen", "workers", "pool", "users", "databases", "limits", "log"}, false);
+    if (!top) {
+        return;
+    }
+    if (!top->find("listen")) {
+        error("listen", 0, "required key is missing");
+    }
+    read_address(*top, "listen", config_.listen);
+    read_uint(*top, "workers", config_.workers);
+    if (const Field* pool = top->find("pool")) {
+        parse_pool(*pool);
+    }
+    if (const Field* users = top->find("users")) {
+        parse_users(*users);
+    } else {
+        error("users", 0, "required key is missing (at least one user)");
+    }
+    if (const Field* databases = top->find("databases")) {
+        parse_databases(*databases);
+    } else {
+        error("databases", 0, "required key is missing (at least one database)");
+    }
+    if (const Field* limits = top->find("limits")) {
+        parse_limits(*limits);
+    }
+    if (const Field* log = top->find("log")) {
+        parse_log(*log);
+    }
+}
+
+void Parser::parse_pool(const Field& field) {
+    const std::optional<Section> pool =
+        section(field.value, field.path, field.line,
+                {"mode", "size", "min_size", "max_client_conn", "query_wait_timeout_ms",
+                 "server_idle_timeout_ms", "server_lifetime_ms", "connect_timeout_ms"},
+                true);
+    if (!pool) {
+        return;
+    }
+    PoolConfig& out = config_.pool;
+    read_enum(*pool, "mode", out.mode,
+              {{"transaction", PoolMode::Transaction}, {"session", PoolMode::Session}});
+    read_uint(*pool, "size", out.size);
+    read_uint(*pool, "min_size", out.min_size);
+    read_uint(*pool, "max_client_conn", out.max_client_conn);
+    read_duration(*pool, "query_wait_timeout_ms", out.query_wait_timeout);
+    read_duration(*pool, "server_idle_timeout_ms", out.server_idle_timeout);
+    read_duration(*pool, "server_lifetime_ms", out.server_lifetime);
+    read_duration(*pool, "connect_timeout_ms", out.connect_timeout);
+}
+
+void Parser::parse_users(const Field& field) {
+    if (!field.value.IsSequence()) {
+        error(field.path, field.line, "expected a list of users, " + describe(field.value));
+        return;
+    }
+    if (field.value.size() == 0) {
+        error(field.path, field.line, "at least one user is required");
+        return;
+    }
+    std::size_t index = 0;
+    for (const YAML::Node& item : field.value) {
+        const std::string path = field.path + "[" + std::to_string(index++) + "]";
+        const int item_line = item.Mark().line >= 0 ? line_of(item.Mark()) : field.line;
+        source_.record(path, item_line);
+        // One entry per item, even a broken one, so users[i] in later errors stays item i.
+        parse_user(item, path, item_line, config_.users.emplace_back());
+    }
+}
+
+void Parser::parse_user(const YAML::Node& item, const std::string& path, int line,
+                        UserConfig& user) {
+    const std::optional<Section> fields =
+        section(item, path, line, {"name", "auth", "password", "server_password"}, false);
+    if (!fields) {
+        return;
+    }
+    if (!fields->find("name")) {
+        missing(*fields, "name");
+    }
+    read_string(*fields, "name", user.name);
+    read_enum(*fields, "auth", user.auth,
+              {{"scram-sha-256", AuthMethod::ScramSha256},
+               {"md5", AuthMethod::Md5},
+               {"trust", AuthMethod::Trust}});
+    read_string(*fields, "password", user.password);
+    user.password_kind = classify_password(user.password);
+    user.server_password_explicit = read_string(*fields, "server_password", user.server_password);
+    if (!user.server_password_explicit && (user.password_kind == PasswordKind::Plain ||
+                                           user.password_kind == PasswordKind::Md5Hash)) {
+        user.server_password = user.password;
+    }
+}
+
+void Parser::parse_databases(const Field& field) {
+    if (!field.value.IsMap()) {
+        error(field.path, field.line,
+              "expected a mapping of database names, " + describe(field.value));
+        return;
+    }
+    if (field.value.size() == 0) {
+        error(field.path, field.line, "at least one database is required");
+        return;
+    }
+    std::vector<std::pair<std::string, int>> seen;
+    for (auto it = field.value.begin(); it != field.value.end(); ++it) {
+        const int key_line = line_of(it->first.Mark());
+        if (!it->first.IsScalar() || it->first.Scalar().empty()) {
+            report(field.path, key_line, "database names must be non-empty plain names");
+            continue;
+        }
+        const std::string& name = it->first.Scalar();
+        const std::string path = field.path + "." + name;
+        const auto first = std::find_if(seen.begin(), seen.end(),
+                                        [&](const auto& entry) { return entry.first == name; });
+        if (first != seen.end()) {
+            report(path, key_line,
+                   "duplicate database (first at line " + std::to_string(first->second) + ")");
+            continue;
+        }
+        seen.emplace_back(name, key_line);
+        source_.record(path, key_line);
+        const std::optional<Section> fields =
+            section(it->second, path, key_line, {"dbname", "primary"}, false);
+        DatabaseConfig& database = config_.databases.emplace_back();
+        database.name = name;
+        database.dbname = name;
+        if (!fields) {
+            continue;
+        }
+        read_string(*fields, "dbname", database.dbname);
+        if (!fields->find("primary")) {
+            missing(*fields, "primary");
+        }
+        read_address(*fields, "primary", database.primary);
+    }
+}
+
+void Parser::parse_limits(const Field& field) {
+    const std::optional<Section> limits =
+        section(field.value, field.path, field.line,
+                {"max_startup_packet_bytes", "max_message_bytes", "client_login_timeout_ms",
+                 "shutdown_timeout_ms", "server_reset_query", "server_check_idle"},
+                true);
+    if (!limits) {
+        return;
+    }
+    LimitsConfig& out = config_.limits;
+    read_uint(*limits, "max_startup_packet_bytes", out.max_startup_packet_bytes);
+    read_uint(*limits, "max_message_bytes", out.max_message_bytes);
+    read_duration(*limits, "client_login_timeout_ms", out.client_login_timeout);
+    read_duration(*limits, "shutdown_timeout_ms", out.shutdown_timeout);
+    read_string(*limits, "server_reset_query", out.server_reset_query);
+    read_bool(*limits, "server_check_idle", out.server_check_idle);
+}
+
+void Parser::parse_log(const Field& field) {
+    const std::optional<Section> log =
+        section(field.value, field.path, field.line, {"level", "connections"}, true);
+    if (!log) {
+        return;
+    }
+    read_enum(*log, "level", config_.log.level,
+              {{"trace", LogLevel::Trace},
+               {"debug", LogLevel::Debug},
+               {"info", LogLevel::Info},
+               {"warn", LogLevel::Warn},
+               {"error", LogLevel::Error},
+               {"off", LogLevel::Off}});
+    read_bool(*log, "connections", config_.log.connections);
+}
+
+LoadResult Parser::run(std::string_view yaml_text) {
+    LoadResult result;
+    try {
+        const YAML::Node root = YAML::Load(std::string(yaml_text));
+        parse_top(root);
+    } catch (const YAML::DeepRecursion& e) {
+        // yaml-cpp 0.7 gives this one the message "bad file", which would only confuse.
+        error("", line_of(e.mark), "invalid YAML: nested too deeply");
+        result.errors = std::move(errors_);
+        return result;
+    } catch (const YAML::Exception& e) {
+        // ParserException for syntax errors; anything else yaml-cpp throws lands here too.
+        error("", line_of(e.mark), "invalid YAML: " + e.msg);
+        result.errors = std::move(errors_);
+        return result;
+    }
+    std::vector<ConfigError> cross = validate_config(config_, source_);
+    errors_.insert(errors_.end(), std::make_move_iterator(cross.begin()),
+                   std::make_move_iterator(cross.end()));
+    // Read top to bottom like the file; errors without a line (missing top-level keys) go last.
+    std::stable_sort(errors_.begin(), errors_.end(),
+                     [](const ConfigError& a, const ConfigError& b) {
+                         const int la = a.line > 0 ? a.line : std::numeric_limits<int>::max();
+                         const int lb = b.line > 0 ? b.line : std::numeric_limits<int>::max();
+                         return la < lb;
+                     });
+    if (errors_.empty()) {
+        result.config = std::move(config_);
+    } else {
+        result.errors = std::move(errors_);
+    }
+    return result;
+}
+
+}  // namespace
+
+LoadResult parse_config(std::string_view yaml_text) {
+    try {
+        Parser parser;
+        return parser.run(yaml_text);
+    } catch (const std::exception& e) {
+        // Only std::bad_alloc is expected here; keep the promise never to throw.
+        LoadResult result;
+        result.errors.push_back(ConfigError{"", 0, std::string("internal error: ") + e.what()});
+        return result;
+    } catch (...) {
+        LoadResult result;
+        result.errors.push_back(ConfigError{"", 0, "internal error"});
+        return result;
+    }
+}
+
+LoadResult load_config_file(const std::string& path) {
+    try {
+        std::error_code ec;
+        if (std::filesystem::is_directory(path, ec)) {
+            return LoadResult{std::nullopt,
+                              {ConfigError{"", 0, "cannot read " + path + ": is a directory"}}};
+        }
+        std::ifstream in(path, std::ios::binary);
+        if (!in) {
+            const int saved = errno;
+            return LoadResult{
+                std::nullopt,
+                {ConfigError{"", 0, "cannot read " + path + ": " + std::strerror(saved)}}};
+        }
+        std::ostringstream text;
+        text << in.rdbuf();
+        if (in.bad()) {
+            return LoadResult{std::nullopt, {ConfigError{"", 0, "cannot read " + path}}};
+        }
+        return parse_config(text.str());
+    } catch (...) {
+        return LoadResult{std::nullopt, {ConfigError{"", 0, "cannot read " + path}}};
+    }
+}
+
+std::string format_error(const ConfigError& error, std::string_view file_name) {
+    std::string out(file_name);
+    if (error.line > 0) {
+        out += out.empty() ? "line " : ":";
+        out += std::to_string(error.line);
+    }
+    if (!out.empty()) {
+        out += ": ";
+    }
+    if (!error.key.empty()) {
+        out += error.key;
+        out += ": ";
+    }
+    out += error.message;
+    return out;
+}
+
+}  // namespace pgrouter::config

@@ -1,0 +1,278 @@
+// pgrouter/config/validate.cpp — cross-field checks on a parsed Config. Pure: never throws, never
+// puts a password into a message.
+#include "pgrouter/config/validate.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace pgrouter::config {
+namespace {
+
+constexpr std::uint32_t kMaxWorkers = 1024;
+// The wire length field is a signed 32-bit integer, so nothing larger can ever be framed.
+constexpr std::uint64_t kMaxWireLength = 0x7fffffff;
+constexpr std::uint64_t kMinMessageBytes = 1024;
+// Length word plus protocol version: a smaller limit would refuse every startup packet.
+constexpr std::uint32_t kMinStartupPacketBytes = 8;
+constexpr std::string_view kScramPrefix = "SCRAM-SHA-256$";
+constexpr std::size_t kMd5HashLength = 35;         // "md5" + 32 hex digits
+constexpr std::size_t kScramKeyBase64Length = 44;  // 32-byte SHA-256 key, base64 with one '='
+
+// Drops the last path component: "users[0].auth" -> "users[0]" -> "users" -> "".
+std::string_view parent_of(std::string_view key) {
+    const std::size_t cut = key.find_last_of(".[");
+    return cut == std::string_view::npos ? std::string_view{} : key.substr(0, cut);
+}
+
+bool is_base64(std::string_view text) {
+    if (text.empty() || text.size() % 4 != 0) {
+        return false;
+    }
+    std::size_t padding = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '=') {
+            ++padding;
+            continue;
+        }
+        const bool alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                              (c >= '0' && c <= '9') || c == '+' || c == '/';
+        if (!alphabet || padding > 0) {  // '=' only at the end
+            return false;
+        }
+    }
+    return padding <= 2;
+}
+
+class Checker {
+public:
+    explicit Checker(const SourceMap& source) : source_(source) {}
+
+    // Reports `message` at `key` unless `key` (or a listed input) already failed to parse.
+    void require(bool ok, const std::string& key, std::string message) {
+        if (ok || source_.failed(key)) {
+            return;
+        }
+        errors_.push_back(ConfigError{key, source_.line_of(key), std::move(message)});
+    }
+
+    bool failed(std::string_view key) const { return source_.failed(key); }
+    int line_of(std::string_view key) const { return source_.line_of(key); }
+    std::vector<ConfigError> take() { return std::move(errors_); }
+
+private:
+    const SourceMap& source_;
+    std::vector<ConfigError> errors_;
+};
+
+void check_timeout(Checker& check, std::chrono::milliseconds value, const std::string& key) {
+    check.require(value.count() > 0, key, "must be greater than 0");
+}
+
+void check_address(Checker& check, const Address& address, const std::string& key) {
+    check.require(!address.host.empty() && address.port != 0, key,
+                  "expected \"host:port\" with a port from 1 to 65535");
+}
+
+void check_pool(Checker& check, const PoolConfig& pool) {
+    check.require(pool.size >= 1, "pool.size", "must be at least 1");
+    if (!check.failed("pool.size")) {
+        check.require(pool.min_size <= pool.size, "pool.min_size",
+                      "must not exceed pool.size (" + std::to_string(pool.size) + ")");
+    }
+    check.require(pool.max_client_conn >= 1, "pool.max_client_conn",
+                  "must be at least 1 (0 would refuse every client)");
+    check_timeout(check, pool.query_wait_timeout, "pool.query_wait_timeout_ms");
+    check_timeout(check, pool.server_idle_timeout, "pool.server_idle_timeout_ms");
+    check_timeout(check, pool.server_lifetime, "pool.server_lifetime_ms");
+    check_timeout(check, pool.connect_timeout, "pool.connect_timeout_ms");
+}
+
+void check_limits(Checker& check, const LimitsConfig& limits) {
+    check.require(limits.max_startup_packet_bytes >= kMinStartupPacketBytes &&
+                      limits.max_startup_packet_bytes <= kMaxWireLength,
+                  "limits.max_startup_packet_bytes",
+                  "must be between " + std::to_string(kMinStartupPacketBytes) + " and " +
+                      std::to_string(kMaxWireLength));
+    check.require(
+        limits.max_message_bytes >= kMinMessageBytes && limits.max_message_bytes <= kMaxWireLength,
+        "limits.max_message_bytes",
+        "must be between " + std::to_string(kMinMessageBytes) + " and " +
+            std::to_string(kMaxWireLength) + " (the protocol's largest message)");
+    check_timeout(check, limits.client_login_timeout, "limits.client_login_timeout_ms");
+    check_timeout(check, limits.shutdown_timeout, "limits.shutdown_timeout_ms");
+}
+
+void check_password(Checker& check, const UserConfig& user, const std::string& path) {
+    const std::string key = path + ".password";
+    const PasswordKind kind = classify_password(user.password);
+    if (kind != user.password_kind) {
+        // Only a Config built in code can get here; the loader always classifies.
+        check.require(false, key,
+                      "password_kind is '" + std::string(to_string(user.password_kind)) +
+                          "' but the password is a " + std::string(to_string(kind)) +
+                          " (use classify_password)");
+        return;
+    }
+    if (kind == PasswordKind::ScramVerifier) {
+        check.require(well_formed_scram_verifier(user.password), key,
+                      "starts with \"SCRAM-SHA-256$\" but is not a well-formed verifier "
+                      "(SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>)");
+    }
+    const std::string auth_key = path + ".auth";
+    if (check.failed(auth_key)) {
+        return;
+    }
+    switch (user.auth) {
+        case AuthMethod::ScramSha256:
+            check.require(kind != PasswordKind::None, key,
+                          "required for auth scram-sha-256 (a plaintext or a SCRAM verifier)");
+            check.require(kind != PasswordKind::Md5Hash, key,
+                          "is an md5 hash, which cannot check a SCRAM-SHA-256 login; use a "
+                          "plaintext or a SCRAM verifier, or set auth: md5");
+            break;
+        case AuthMethod::Md5:
+            check.require(kind != PasswordKind::None, key,
+                          "required for auth md5 (a plaintext or an md5 hash)");
+            check.require(kind != PasswordKind::ScramVerifier, key,
+                          "is a SCRAM verifier, which cannot check an md5 login; use a plaintext "
+                          "or an md5 hash, or set auth: scram-sha-256");
+            break;
+        case AuthMethod::Trust:
+            break;  // no client password needed; one given still serves as server_password
+    }
+}
+
+void check_users(Checker& check, const std::vector<UserConfig>& users) {
+    check.require(!users.empty(), "users", "at least one user is required");
+    for (std::size_t i = 0; i < users.size(); ++i) {
+        const UserConfig& user = users[i];
+        const std::string path = "users[" + std::to_string(i) + "]";
+        check.require(!user.name.empty(), path + ".name", "must not be empty");
+        for (std::size_t j = 0; j < i && !user.name.empty(); ++j) {
+            if (users[j].name == user.name) {
+                const std::string first = "users[" + std::to_string(j) + "]";
+                const int first_line = check.line_of(first);
+                check.require(false, path + ".name",
+                              "duplicate user '" + user.name + "' (first defined at " + first +
+                                  (first_line > 0 ? ", line " + std::to_string(first_line) : "") +
+                                  ")");
+                break;
+            }
+        }
+        check_password(check, user, path);
+        if (user.server_password_explicit) {
+            check.require(classify_password(user.server_password) != PasswordKind::ScramVerifier,
+                          path + ".server_password",
+                          "is a SCRAM verifier, which cannot answer a server's challenge; give "
+                          "the plaintext (or an md5 hash for md5 servers)");
+        }
+    }
+}
+
+void check_databases(Checker& check, const std::vector<DatabaseConfig>& databases) {
+    check.require(!databases.empty(), "databases", "at least one database is required");
+    for (std::size_t i = 0; i < databases.size(); ++i) {
+        const DatabaseConfig& database = databases[i];
+        const std::string path = "databases." + database.name;
+        check.require(!database.name.empty(), path, "database name must not be empty");
+        for (std::size_t j = 0; j < i; ++j) {
+            if (databases[j].name == database.name) {
+                check.require(false, path, "duplicate database '" + database.name + "'");
+                break;
+            }
+        }
+        check.require(!database.dbname.empty(), path + ".dbname", "must not be empty");
+        check_address(check, database.primary, path + ".primary");
+    }
+}
+
+}  // namespace
+
+void SourceMap::record(std::string key, int line) {
+    lines_.insert_or_assign(std::move(key), line);
+}
+
+void SourceMap::mark_failed(std::string key) {
+    failed_.insert(std::move(key));
+}
+
+int SourceMap::line_of(std::string_view key) const {
+    for (;;) {
+        if (const auto it = lines_.find(key); it != lines_.end()) {
+            return it->second;
+        }
+        if (key.empty()) {
+            return 0;
+        }
+        key = parent_of(key);
+    }
+}
+
+bool SourceMap::failed(std::string_view key) const {
+    for (;;) {
+        if (failed_.find(key) != failed_.end()) {
+            return true;
+        }
+        if (key.empty()) {
+            return false;
+        }
+        key = parent_of(key);
+    }
+}
+
+PasswordKind classify_password(std::string_view password) {
+    if (password.empty()) {
+        return PasswordKind::None;
+    }
+    if (password.size() == kMd5HashLength && password.substr(0, 3) == "md5" &&
+        password.find_first_not_of("0123456789abcdef", 3) == std::string_view::npos) {
+        return PasswordKind::Md5Hash;
+    }
+    if (password.substr(0, kScramPrefix.size()) == kScramPrefix) {
+        return PasswordKind::ScramVerifier;
+    }
+    return PasswordKind::Plain;
+}
+
+bool well_formed_scram_verifier(std::string_view verifier) {
+    if (verifier.substr(0, kScramPrefix.size()) != kScramPrefix) {
+        return false;
+    }
+    std::string_view rest = verifier.substr(kScramPrefix.size());
+    const std::size_t colon = rest.find(':');
+    const std::size_t dollar = rest.find('$');
+    if (colon == std::string_view::npos || dollar == std::string_view::npos || colon > dollar) {
+        return false;
+    }
+    const std::string_view iterations = rest.substr(0, colon);
+    const std::string_view salt = rest.substr(colon + 1, dollar - colon - 1);
+    const std::string_view keys = rest.substr(dollar + 1);
+    const std::size_t key_colon = keys.find(':');
+    if (key_colon == std::string_view::npos) {
+        return false;
+    }
+    const std::string_view stored_key = keys.substr(0, key_colon);
+    const std::string_view server_key = keys.substr(key_colon + 1);
+    const bool iterations_ok =
+        !iterations.empty() && iterations.size() <= 9 &&
+        iterations.find_first_not_of("0123456789") == std::string_view::npos &&
+        iterations.find_first_not_of('0') != std::string_view::npos;
+    return iterations_ok && is_base64(salt) && stored_key.size() == kScramKeyBase64Length &&
+           is_base64(stored_key) && server_key.size() == kScramKeyBase64Length &&
+           is_base64(server_key);
+}
+
+std::vector<ConfigError> validate_config(const Config& config, const SourceMap& source) {
+    Checker check(source);
+    check_address(check, config.listen, "listen");
+    check.require(config.workers <= kMaxWorkers, "workers",
+                  "must be at most " + std::to_string(kMaxWorkers) + " (0 = one per core)");
+    check_pool(check, config.pool);
+    check_users(check, config.users);
+    check_databases(check, config.databases);
+    check_limits(check, config.limits);
+    return check.take();
+}
+
+}  // namespace pgrouter::config

@@ -1,0 +1,73 @@
+// pgrouter main — command-line flags, config loading and the Server; nothing else.
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "pgrouter/config/load.hpp"
+#include "pgrouter/logging/logging.hpp"
+#include "pgrouter/net/server.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "pgrouter " PGROUTER_VERSION
+    " - a transparent PostgreSQL proxy with transaction pooling\n"
+    "\n"
+    "Usage:\n"
+    "  pgrouter --config FILE        run with the YAML config FILE\n"
+    "  pgrouter --check-config FILE  validate FILE, print every error with its line, exit 1 if "
+    "any\n"
+    "  pgrouter --version            print the version\n"
+    "  pgrouter --help               this text\n"
+    "\n"
+    "Signals: SIGTERM/SIGINT stop accepting, let running transactions finish (bounded by\n"
+    "limits.shutdown_timeout_ms), then exit; a second signal exits at once.\n";
+
+int print_errors(const pgrouter::config::LoadResult& result, const std::string& file) {
+    for (const auto& error : result.errors) {
+        std::cerr << pgrouter::config::format_error(error, file) << "\n";
+    }
+    return result.ok() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc == 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
+        std::cout << kUsage;
+        return 0;
+    }
+    if (argc == 2 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "-V") == 0)) {
+        std::cout << "pgrouter " PGROUTER_VERSION "\n";
+        return 0;
+    }
+    if (argc != 3 ||
+        (std::strcmp(argv[1], "--config") != 0 && std::strcmp(argv[1], "--check-config") != 0)) {
+        std::cerr << kUsage;
+        return 2;
+    }
+    const std::string file = argv[2];
+    pgrouter::config::LoadResult loaded = pgrouter::config::load_config_file(file);
+    if (std::strcmp(argv[1], "--check-config") == 0) {
+        int rc = print_errors(loaded, file);
+        if (rc == 0) {
+            std::cout << file << ": OK\n";
+        }
+        return rc;
+    }
+    if (!loaded.ok()) {
+        print_errors(loaded, file);
+        std::cerr << "pgrouter: not starting, the config has errors\n";
+        return 1;
+    }
+    auto config = std::make_shared<const pgrouter::config::Config>(std::move(*loaded.config));
+    pgrouter::logging::setup(config->log.level);
+    try {
+        pgrouter::net::Server server(config);
+        return server.run();
+    } catch (const std::exception& e) {
+        spdlog::critical("pgrouter: {}", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,66 @@
+// pgrouter/net/frame_io.cpp — frame reading/writing helpers over Asio sockets; no protocol logic.
+#include "pgrouter/net/frame_io.hpp"
+
+namespace pgrouter::net {
+
+awaitable<wire::DecodeResult> read_frame(tcp::socket& socket, ReadBuffer& buf,
+                                         std::size_t max_message, error_code& ec) {
+    for (;;) {
+        wire::DecodeResult r = wire::decode_frame(buf.data(), max_message);
+        if (r.status != wire::DecodeStatus::NeedMore) {
+            co_return r;
+        }
+        std::size_t want = r.total > buf.size() ? r.total - buf.size() : 4096;
+        auto space = buf.prepare(std::max<std::size_t>(want, 4096));
+        std::size_t n = co_await socket.async_read_some(asio::buffer(space.data(), space.size()),
+                                                        asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            co_return r;
+        }
+        buf.commit(n);
+    }
+}
+
+awaitable<wire::StartupDecode> read_startup(tcp::socket& socket, ReadBuffer& buf,
+                                            std::size_t max_packet, error_code& ec) {
+    for (;;) {
+        wire::StartupDecode r = wire::decode_startup(buf.data(), max_packet);
+        if (r.status != wire::DecodeStatus::NeedMore) {
+            co_return r;
+        }
+        auto space = buf.prepare(1024);
+        std::size_t n = co_await socket.async_read_some(asio::buffer(space.data(), space.size()),
+                                                        asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+            co_return r;
+        }
+        buf.commit(n);
+    }
+}
+
+awaitable<void> write_all(tcp::socket& socket, std::span<const std::uint8_t> bytes,
+                          error_code& ec) {
+    co_await asio::async_write(socket, asio::buffer(bytes.data(), bytes.size()),
+                               asio::redirect_error(use_awaitable, ec));
+}
+
+SocketDeadline::SocketDeadline(asio::any_io_executor strand, tcp::socket& socket,
+                               std::chrono::steady_clock::duration timeout)
+    : timer_(strand), state_(std::make_shared<State>()) {
+    state_->socket = &socket;
+    timer_.expires_after(timeout);
+    timer_.async_wait([state = state_](error_code ec) {
+        if (!ec && state->socket != nullptr) {
+            state->expired = true;
+            error_code ignored;
+            state->socket->close(ignored);
+        }
+    });
+}
+
+SocketDeadline::~SocketDeadline() {
+    state_->socket = nullptr;
+    timer_.cancel();
+}
+
+}  // namespace pgrouter::net

@@ -1,0 +1,124 @@
+// pgrouter/session/runtime.cpp — shared services of all sessions: per-user auth material, client
+// accounting, the drain registry.
+#include "pgrouter/session/runtime.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "pgrouter/auth/md5.hpp"
+#include "pgrouter/session/client_session.hpp"
+
+namespace pgrouter::session {
+namespace {
+
+constexpr int kScramIterations = 4096;  // PostgreSQL's default scram_iterations
+
+pool::PoolSettings pool_settings(const config::Config& config) {
+    pool::PoolSettings s;
+    s.size = config.pool.size;
+    s.min_size = config.pool.min_size;
+    s.query_wait_timeout = config.pool.query_wait_timeout;
+    s.idle_timeout = config.pool.server_idle_timeout;
+    s.lifetime = config.pool.server_lifetime;
+    s.connect_timeout = config.pool.connect_timeout;
+    s.reset_timeout = config.pool.connect_timeout * 2;
+    s.reset_query = config.limits.server_reset_query;
+    s.check_idle = config.limits.server_check_idle;
+    return s;
+}
+
+}  // namespace
+
+Runtime::Runtime(asio::io_context& io, std::shared_ptr<const config::Config> config)
+    : io_(io), config_(std::move(config)), pools_(io, pool_settings(*config_)), statements_(4096) {
+    for (const auto& user : config_->users) {
+        UserAuth entry;
+        entry.config = &user;
+        switch (user.password_kind) {
+            case config::PasswordKind::ScramVerifier:
+                entry.scram = auth::parse_scram_verifier(user.password);
+                break;
+            case config::PasswordKind::Plain: {
+                // A per-process salt: clients cannot tell it from a stored verifier.
+                std::vector<std::uint8_t> salt(16);
+                auth::random_bytes(salt);
+                entry.scram =
+                    auth::scram_secret_from_password(user.password, salt, kScramIterations);
+                entry.md5_hash = auth::md5_user_hash(user.password, user.name);
+                break;
+            }
+            case config::PasswordKind::Md5Hash:
+                entry.md5_hash = user.password;
+                break;
+            case config::PasswordKind::None:
+                break;
+        }
+        users_.emplace(user.name, std::move(entry));
+    }
+}
+
+const UserAuth* Runtime::user_auth(std::string_view name) const {
+    auto it = users_.find(std::string(name));
+    return it == users_.end() ? nullptr : &it->second;
+}
+
+pool::Credentials Runtime::server_credentials(const UserAuth& user) const {
+    pool::Credentials c;
+    c.user = user.config->name;
+    c.password = user.config->server_password;
+    if (c.password.empty() && user.scram) {
+        std::lock_guard lock(keys_mutex_);
+        auto it = client_keys_.find(c.user);
+        if (it != client_keys_.end()) {
+            c.scram_client_key = it->second;
+            c.scram_server_key = user.scram->server_key;
+        }
+    }
+    return c;
+}
+
+void Runtime::remember_client_key(const std::string& user, const auth::Key& client_key) {
+    std::lock_guard lock(keys_mutex_);
+    client_keys_[user] = client_key;
+}
+
+bool Runtime::try_add_client() {
+    std::uint32_t current = clients_.load();
+    do {
+        if (current >= config_->pool.max_client_conn) {
+            return false;
+        }
+    } while (!clients_.compare_exchange_weak(current, current + 1));
+    return true;
+}
+
+void Runtime::register_session(const std::shared_ptr<ClientSession>& session) {
+    std::lock_guard lock(sessions_mutex_);
+    // Drop entries of ended sessions now and then so the list stays proportional to live ones.
+    if (sessions_.size() > 64 && sessions_.size() % 64 == 0) {
+        std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+    }
+    sessions_.push_back(session);
+}
+
+void Runtime::session_ended() {
+    clients_.fetch_sub(1);
+}
+
+void Runtime::drain_all() {
+    draining_ = true;
+    std::vector<std::shared_ptr<ClientSession>> live;
+    {
+        std::lock_guard lock(sessions_mutex_);
+        for (auto& weak : sessions_) {
+            if (auto s = weak.lock()) {
+                live.push_back(std::move(s));
+            }
+        }
+        sessions_.clear();
+    }
+    for (auto& s : live) {
+        s->drain();
+    }
+}
+
+}  // namespace pgrouter::session

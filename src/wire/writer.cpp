@@ -1,0 +1,218 @@
+// src/wire/writer.cpp — MessageWriter: appends the messages pgrouter originates to a caller-owned
+// buffer. No I/O, no logging; only the buffer's growth can throw.
+#include "pgrouter/wire/writer.hpp"
+
+#include "pgrouter/wire/message_type.hpp"
+#include "pgrouter/wire/messages.hpp"
+
+namespace pgrouter::wire {
+
+std::size_t MessageWriter::begin(char type) {
+    out_.push_back(static_cast<std::uint8_t>(type));
+    return begin_packet();
+}
+
+std::size_t MessageWriter::begin_packet() {
+    const std::size_t at = out_.size();
+    put_u32(0);
+    return at;
+}
+
+void MessageWriter::finish(std::size_t length_at) {
+    const auto length = static_cast<std::uint32_t>(out_.size() - length_at);
+    out_[length_at] = static_cast<std::uint8_t>(length >> 24);
+    out_[length_at + 1] = static_cast<std::uint8_t>(length >> 16);
+    out_[length_at + 2] = static_cast<std::uint8_t>(length >> 8);
+    out_[length_at + 3] = static_cast<std::uint8_t>(length);
+}
+
+void MessageWriter::put_u8(std::uint8_t v) {
+    out_.push_back(v);
+}
+
+void MessageWriter::put_u32(std::uint32_t v) {
+    const std::uint8_t be[4] = {static_cast<std::uint8_t>(v >> 24),
+                                static_cast<std::uint8_t>(v >> 16),
+                                static_cast<std::uint8_t>(v >> 8), static_cast<std::uint8_t>(v)};
+    out_.insert(out_.end(), be, be + 4);
+}
+
+void MessageWriter::put_bytes(std::string_view s) {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(s.data());
+    out_.insert(out_.end(), p, p + s.size());
+}
+
+void MessageWriter::put_cstr(std::string_view s) {
+    // An embedded NUL would end the String early and shift every later field: cut it there.
+    put_bytes(s.substr(0, s.find('\0')));
+    put_u8(0);
+}
+
+void MessageWriter::error_response(std::string_view severity, std::string_view sqlstate,
+                                   std::string_view message, std::string_view detail) {
+    const std::size_t at = begin(backend::kErrorResponse);
+    put_u8('S');
+    put_cstr(severity);
+    put_u8('V');
+    put_cstr(severity);
+    put_u8('C');
+    put_cstr(sqlstate);
+    put_u8('M');
+    put_cstr(message);
+    if (!detail.empty()) {
+        put_u8('D');
+        put_cstr(detail);
+    }
+    put_u8(0);
+    finish(at);
+}
+
+void MessageWriter::notice_response(std::string_view severity, std::string_view sqlstate,
+                                    std::string_view message) {
+    const std::size_t at = begin(backend::kNoticeResponse);
+    put_u8('S');
+    put_cstr(severity);
+    put_u8('V');
+    put_cstr(severity);
+    put_u8('C');
+    put_cstr(sqlstate);
+    put_u8('M');
+    put_cstr(message);
+    put_u8(0);
+    finish(at);
+}
+
+void MessageWriter::authentication_ok() {
+    const std::size_t at = begin(backend::kAuthentication);
+    put_i32(kAuthOk);
+    finish(at);
+}
+
+void MessageWriter::authentication_cleartext() {
+    const std::size_t at = begin(backend::kAuthentication);
+    put_i32(kAuthCleartext);
+    finish(at);
+}
+
+void MessageWriter::authentication_md5(std::span<const std::uint8_t, 4> salt) {
+    const std::size_t at = begin(backend::kAuthentication);
+    put_i32(kAuthMd5);
+    out_.insert(out_.end(), salt.begin(), salt.end());
+    finish(at);
+}
+
+void MessageWriter::authentication_sasl(std::string_view mechanism) {
+    const std::size_t at = begin(backend::kAuthentication);
+    put_i32(kAuthSasl);
+    put_cstr(mechanism);
+    put_u8(0);  // the empty name that ends the list
+    finish(at);
+}
+
+void MessageWriter::authentication_sasl_continue(std::string_view data) {
+    const std::size_t at = begin(backend::kAuthentication);
+    put_i32(kAuthSaslContinue);
+    put_bytes(data);
+    finish(at);
+}
+
+void MessageWriter::authentication_sasl_final(std::string_view data) {
+    const std::size_t at = begin(backend::kAuthentication);
+    put_i32(kAuthSaslFinal);
+    put_bytes(data);
+    finish(at);
+}
+
+void MessageWriter::parameter_status(std::string_view name, std::string_view value) {
+    const std::size_t at = begin(backend::kParameterStatus);
+    put_cstr(name);
+    put_cstr(value);
+    finish(at);
+}
+
+void MessageWriter::backend_key_data(CancelKey key) {
+    const std::size_t at = begin(backend::kBackendKeyData);
+    put_i32(key.pid);
+    put_i32(key.secret);
+    finish(at);
+}
+
+void MessageWriter::ready_for_query(char status) {
+    const std::size_t at = begin(backend::kReadyForQuery);
+    put_u8(static_cast<std::uint8_t>(status));
+    finish(at);
+}
+
+void MessageWriter::negotiate_protocol_version(
+    std::uint32_t newest_minor, std::span<const std::string_view> unrecognized_options) {
+    const std::size_t at = begin(backend::kNegotiateProtocolVersion);
+    put_u32((kProtocolV3 & 0xFFFF0000u) | (newest_minor & 0xFFFFu));
+    put_u32(static_cast<std::uint32_t>(unrecognized_options.size()));
+    for (const std::string_view option : unrecognized_options) {
+        put_cstr(option);
+    }
+    finish(at);
+}
+
+void MessageWriter::startup_message(std::span<const StartupParam> params) {
+    const std::size_t at = begin_packet();
+    put_u32(kProtocolV3);
+    for (const StartupParam& param : params) {
+        if (param.name.substr(0, param.name.find('\0')).empty()) {
+            continue;  // an empty name would end the list early; PostgreSQL could not parse the
+                       // rest
+        }
+        put_cstr(param.name);
+        put_cstr(param.value);
+    }
+    put_u8(0);
+    finish(at);
+}
+
+void MessageWriter::password_message(std::string_view password) {
+    const std::size_t at = begin(frontend::kPassword);
+    put_cstr(password);
+    finish(at);
+}
+
+void MessageWriter::sasl_initial_response(std::string_view mechanism, std::string_view data) {
+    const std::size_t at = begin(frontend::kPassword);
+    put_cstr(mechanism);
+    put_u32(static_cast<std::uint32_t>(data.size()));
+    put_bytes(data);
+    finish(at);
+}
+
+void MessageWriter::sasl_response(std::string_view data) {
+    const std::size_t at = begin(frontend::kPassword);
+    put_bytes(data);
+    finish(at);
+}
+
+void MessageWriter::query(std::string_view sql) {
+    const std::size_t at = begin(frontend::kQuery);
+    put_cstr(sql);
+    finish(at);
+}
+
+void MessageWriter::sync() {
+    finish(begin(frontend::kSync));
+}
+
+void MessageWriter::terminate() {
+    finish(begin(frontend::kTerminate));
+}
+
+void MessageWriter::cancel_request(CancelKey key) {
+    const std::size_t at = begin_packet();
+    put_u32(kCancelRequestCode);
+    put_i32(key.pid);
+    put_i32(key.secret);
+    finish(at);
+}
+
+void MessageWriter::ssl_response_no() {
+    put_u8('N');
+}
+
+}  // namespace pgrouter::wire

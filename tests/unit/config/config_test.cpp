@@ -1,0 +1,86 @@
+// tests/unit/config/config_test.cpp — the small helpers on the config structs: Address text,
+// user/database lookup, enum names. Pure, no YAML.
+#include "pgrouter/config/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace pgrouter::config {
+namespace {
+
+TEST(Address, ToStringJoinsHostAndPort) {
+    EXPECT_EQ((Address{"127.0.0.1", 6432}.to_string()), "127.0.0.1:6432");
+    EXPECT_EQ((Address{"postgres", 5432}.to_string()), "postgres:5432");
+}
+
+TEST(Address, ToStringBracketsIpv6) {
+    EXPECT_EQ((Address{"::1", 6432}.to_string()), "[::1]:6432");
+}
+
+TEST(Address, EqualityComparesHostAndPort) {
+    EXPECT_EQ((Address{"a", 1}), (Address{"a", 1}));
+    EXPECT_NE((Address{"a", 1}), (Address{"a", 2}));
+    EXPECT_NE((Address{"a", 1}), (Address{"b", 1}));
+}
+
+Config two_of_each() {
+    Config config;
+    config.users.emplace_back().name = "app";
+    config.users.emplace_back().name = "admin";
+    config.databases.emplace_back().name = "app";
+    config.databases.back().dbname = "app_prod";
+    config.databases.emplace_back().name = "reports";
+    return config;
+}
+
+TEST(Config, FindUserReturnsTheNamedUser) {
+    const Config config = two_of_each();
+    const UserConfig* user = config.find_user("admin");
+    ASSERT_NE(user, nullptr);
+    EXPECT_EQ(user, &config.users[1]);
+    EXPECT_EQ(config.find_user("nobody"), nullptr);
+    EXPECT_EQ(config.find_user(""), nullptr);
+}
+
+TEST(Config, FindDatabaseMatchesTheClientFacingName) {
+    const Config config = two_of_each();
+    const DatabaseConfig* database = config.find_database("app");
+    ASSERT_NE(database, nullptr);
+    EXPECT_EQ(database->dbname, "app_prod");
+    // The server-side dbname is not a client-facing name.
+    EXPECT_EQ(config.find_database("app_prod"), nullptr);
+}
+
+TEST(ConfigNames, MatchTheYamlSpelling) {
+    EXPECT_EQ(to_string(PoolMode::Transaction), "transaction");
+    EXPECT_EQ(to_string(PoolMode::Session), "session");
+    EXPECT_EQ(to_string(AuthMethod::ScramSha256), "scram-sha-256");
+    EXPECT_EQ(to_string(AuthMethod::Md5), "md5");
+    EXPECT_EQ(to_string(AuthMethod::Trust), "trust");
+    EXPECT_EQ(to_string(LogLevel::Trace), "trace");
+    EXPECT_EQ(to_string(LogLevel::Warn), "warn");
+    EXPECT_EQ(to_string(LogLevel::Off), "off");
+}
+
+TEST(ConfigDefaults, MatchTheDocumentedYamlDefaults) {
+    const Config config;
+    EXPECT_EQ(config.workers, 0u);
+    EXPECT_EQ(config.pool.mode, PoolMode::Transaction);
+    EXPECT_EQ(config.pool.size, 20u);
+    EXPECT_EQ(config.pool.min_size, 0u);
+    EXPECT_EQ(config.pool.max_client_conn, 10000u);
+    EXPECT_EQ(config.pool.query_wait_timeout.count(), 5000);
+    EXPECT_EQ(config.pool.server_idle_timeout.count(), 600000);
+    EXPECT_EQ(config.pool.server_lifetime.count(), 3600000);
+    EXPECT_EQ(config.pool.connect_timeout.count(), 2000);
+    EXPECT_EQ(config.limits.max_startup_packet_bytes, 10000u);
+    EXPECT_EQ(config.limits.max_message_bytes, 67108864u);
+    EXPECT_EQ(config.limits.client_login_timeout.count(), 15000);
+    EXPECT_EQ(config.limits.shutdown_timeout.count(), 30000);
+    EXPECT_EQ(config.limits.server_reset_query, "DISCARD ALL");
+    EXPECT_TRUE(config.limits.server_check_idle);
+    EXPECT_EQ(config.log.level, LogLevel::Info);
+    EXPECT_TRUE(config.log.connections);
+}
+
+}  // namespace
+}  // namespace pgrouter::config
