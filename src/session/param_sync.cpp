@@ -62,7 +62,11 @@ void ParamState::apply(std::span<const sql::SettingChange> changes) {
     for (const auto& change : changes) {
         switch (change.action) {
             case sql::SettingAction::ResetAll:
-                replayed_.clear();
+                // RESET ALL leaves role and session authorization alone; DISCARD ALL resets them
+                // with explicit Reset entries of its own.
+                std::erase_if(replayed_, [](const auto& e) {
+                    return e.first != "role" && e.first != "session_authorization";
+                });
                 break;
             case sql::SettingAction::Reset:
             case sql::SettingAction::Set: {

@@ -110,3 +110,25 @@ TEST(ParamSync, SessionCharacteristicsResetThroughTheirParameters) {
 
 }  // namespace
 }  // namespace pgrouter::session
+
+namespace pgrouter::session {
+namespace {
+
+TEST(ParamSync, ResetAllKeepsRoleButDiscardAllEntriesDropIt) {
+    ParamState client;
+    std::vector<sql::SettingChange> c = {
+        {sql::SettingAction::Set, "role", "SET ROLE other"},
+        {sql::SettingAction::Set, "search_path", "SET search_path TO a"},
+        {sql::SettingAction::ResetAll, "", ""}};
+    client.apply(c);
+    ASSERT_EQ(client.replayed().size(), 1u);
+    EXPECT_EQ(client.replayed()[0].first, "role");
+    std::vector<sql::SettingChange> discard = {{sql::SettingAction::ResetAll, "", ""},
+                                               {sql::SettingAction::Reset, "session_authorization", ""},
+                                               {sql::SettingAction::Reset, "role", ""}};
+    client.apply(discard);
+    EXPECT_TRUE(client.replayed().empty());
+}
+
+}  // namespace
+}  // namespace pgrouter::session

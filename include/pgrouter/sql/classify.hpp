@@ -1,0 +1,124 @@
+// pgrouter/sql/classify.hpp — what a SQL text does to the session it runs in, read with the real
+// PostgreSQL 15 parser (libpg_query, used only inside src/sql/classify.cpp).
+// Pure: no I/O, no logging, never throws on bad SQL (a parse error is a result). Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgrouter::sql {
+
+enum class SettingAction { Set, Reset, ResetAll };
+
+struct SettingChange {
+    SettingAction action = SettingAction::Set;
+    // Lower-case GUC name: "search_path", "timezone" (SET TIME ZONE), "client_encoding" (SET
+    // NAMES), "role" (SET ROLE), "session_authorization", "session characteristics" (SET SESSION
+    // CHARACTERISTICS AS TRANSACTION ..., which is not a GUC: undo it by resetting the
+    // default_transaction_* parameters, never with "RESET session characteristics").
+    // Empty for ResetAll.
+    std::string name;
+    // For Set: the statement's own text (no surrounding comments, no trailing ';'), to run as-is
+    // on another connection, e.g. "SET search_path TO a, b". Empty for Reset and ResetAll.
+    std::string replay;
+
+    friend bool operator==(const SettingChange&, const SettingChange&) = default;
+};
+
+enum class StatementKind {
+    Select,  // SELECT, VALUES, TABLE, WITH ... SELECT (SELECT ... INTO is Ddl: it creates a table)
+    Insert,
+    Update,
+    Delete,
+    Merge,
+    Copy,
+    Begin,      // BEGIN, START TRANSACTION
+    Commit,     // COMMIT, END
+    Rollback,   // ROLLBACK, ABORT (ROLLBACK TO SAVEPOINT is Savepoint)
+    Savepoint,  // SAVEPOINT, RELEASE, ROLLBACK TO
+    Set,        // SET, including SET LOCAL / SET TRANSACTION (not session-level: see settings)
+    Reset,      // RESET x, RESET ALL
+    Show,
+    Discard,
+    Listen,
+    Unlisten,
+    Notify,
+    Prepare,  // PREPARE name AS ... (PREPARE TRANSACTION is Utility)
+    Execute,
+    Deallocate,
+    DeclareCursor,
+    Ddl,      // CREATE/ALTER/DROP/GRANT/COMMENT/TRUNCATE/REFRESH ..., CREATE TABLE AS, SELECT INTO
+    Utility,  // EXPLAIN, VACUUM, ANALYZE, LOCK, DO, CALL, FETCH, MOVE, CLOSE, CHECKPOINT, LOAD,
+              // CLUSTER, REINDEX, SET CONSTRAINTS, ALTER SYSTEM, two-phase commit statements
+    Other,
+    Empty,  // the text holds no statement (only whitespace, comments or ';')
+};
+
+// Bit flags: effects that outlive the transaction, so the server connection is no longer
+// interchangeable with another one once the statement has run.
+enum SessionEffect : std::uint32_t {
+    kNoEffect = 0,
+    kSetsParameter = 1u << 0,  // the statement contributed to Classification::settings
+    kListen = 1u << 1,
+    kAdvisoryLock = 1u << 2,  // pg_advisory_lock[_shared], pg_try_advisory_lock[_shared]
+    kTempTable = 1u << 3,   // CREATE TEMP TABLE/VIEW/SEQUENCE, CREATE TABLE AS / SELECT INTO TEMP,
+                            // objects created in pg_temp; not when ON COMMIT DROP
+    kHoldCursor = 1u << 4,  // DECLARE ... WITH HOLD
+    kPreparedStatement = 1u << 5,  // SQL-level PREPARE
+    kDiscardAll = 1u << 6,
+    kSessionAuthorization = 1u << 7,  // SET/RESET ROLE, SET/RESET SESSION AUTHORIZATION
+};
+
+struct Statement {
+    StatementKind kind = StatementKind::Other;
+    // True only for a SELECT (VALUES, TABLE) with no FOR UPDATE/SHARE, no data-modifying CTE, no
+    // INTO and no call to a function known to write or to need the primary (nextval, setval,
+    // advisory locks, set_config, ...). Functions pgrouter does not know are assumed read-only.
+    bool read_only = false;
+    std::uint32_t effects = kNoEffect;  // SessionEffect bits this statement creates
+    // SessionEffect bits this statement removes entirely: UNLISTEN * (kListen), DEALLOCATE ALL
+    // (kPreparedStatement), CLOSE ALL (kHoldCursor), DISCARD TEMP (kTempTable),
+    // pg_advisory_unlock_all() (kAdvisoryLock), DISCARD ALL (all of them).
+    std::uint32_t clears = kNoEffect;
+    // The object a session statement names: prepared statement (PREPARE, EXECUTE, DEALLOCATE),
+    // cursor (DECLARE, FETCH, MOVE, CLOSE), channel (LISTEN, UNLISTEN, NOTIFY). Empty for the ALL
+    // forms and for other statements.
+    std::string name;
+
+    friend bool operator==(const Statement&, const Statement&) = default;
+};
+
+struct Classification {
+    // The text did not parse: nothing else is filled in. The server reports real syntax errors
+    // itself, but see over_limit.
+    bool parse_error = false;
+    // Set together with parse_error when the text was not parsed because its syntax tree could be
+    // too deep to walk safely (e.g. ten thousand chained operators). The server may well run such
+    // a text, so a caller that cares must treat its session as changed in unknown ways.
+    bool over_limit = false;
+    std::vector<Statement> statements;  // one per statement in a multi-statement string
+    // Session-level setting changes in order. Not included: SET LOCAL, SET TRANSACTION ..., SET of
+    // transaction_isolation/_read_only/_deferrable, and SET clauses of functions, roles and
+    // databases. RESET x and SET x TO DEFAULT give Reset. RESET ALL gives ResetAll, which (as in
+    // PostgreSQL) leaves role and session_authorization alone; DISCARD ALL gives ResetAll followed
+    // by Reset "session_authorization" and Reset "role". Changing session_authorization also
+    // gives Reset "role", because PostgreSQL drops an active SET ROLE then.
+    std::vector<SettingChange> settings;
+    std::uint32_t effects = kNoEffect;  // OR of all statements' effects
+};
+
+// Cheap pre-filter, no parser, no allocation: false only when `sql` certainly holds no statement
+// that changes session state, i.e. when classify(sql).effects would be kNoEffect. Looks at the
+// leading keyword of each ';'-separated piece (skipping whitespace and comments, any case) and,
+// for plain DML/SELECT pieces, for the few words that can hide an effect inside them (advisory
+// locks, SELECT ... INTO TEMP). Anything it is unsure about gives true. Stops at a NUL byte.
+[[nodiscard]] bool may_affect_session(std::string_view sql) noexcept;
+
+// Parses `sql` (up to its first NUL byte, as PostgreSQL reads a Query message) and classifies
+// every statement in it. Deep texts are parsed on a helper thread with a large stack, so any
+// thread may call this; only an out-of-memory condition can throw.
+[[nodiscard]] Classification classify(std::string_view sql);
+
+}  // namespace pgrouter::sql

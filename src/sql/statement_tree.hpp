@@ -1,0 +1,44 @@
+// src/sql/statement_tree.hpp — reading libpg_query's unpacked protobuf tree (pg_query.pb-c.h
+// types) for classify.cpp. Internal header; no parser calls here.
+#pragma once
+
+#include <pg_query/pg_query.pb-c.h>
+
+#include <string_view>
+#include <vector>
+
+#include "pgrouter/sql/classify.hpp"
+
+namespace pgrouter::sql::tree {
+
+// protobuf-c leaves absent strings as "" (protobuf_c_empty_string); guard against NULL anyway.
+inline std::string_view str(const char* s) noexcept {
+    return s != nullptr ? s : std::string_view{};
+}
+
+// What a walk over a statement's whole tree found.
+struct Facts {
+    bool writes = false;         // anything that stops a SELECT from being read-only
+    bool advisory_lock = false;  // a session-level advisory lock function is called
+    bool advisory_unlock_all = false;
+};
+
+// Visits every message under `root` through the protobuf-c descriptors, so no node type can be
+// forgotten, with an explicit stack because trees can be thousands of levels deep. `stack` is
+// scratch space the caller may reuse between calls.
+Facts inspect(const ProtobufCMessage* root, std::vector<const ProtobufCMessage*>& stack);
+
+// The INTO clause of a SELECT ... INTO; PostgreSQL takes it from the leftmost SELECT of a set
+// operation ("SELECT 1 INTO t UNION SELECT 2").
+const PgQuery__IntoClause* select_into(const PgQuery__SelectStmt* select) noexcept;
+
+// A top-level statement (or the one EXPLAIN runs) that creates a temporary object that outlives
+// the transaction: TEMP/TEMPORARY or pg_temp tables, views, sequences, functions, CREATE TABLE AS
+// and SELECT INTO, except with ON COMMIT DROP. Only the top level counts: PostgreSQL rejects an
+// INTO anywhere else.
+bool creates_temp_object(const PgQuery__Node* statement) noexcept;
+
+// Ddl, Utility or Other for the top-level statements classify.cpp has no case of its own for.
+StatementKind generic_kind(PgQuery__Node__NodeCase node) noexcept;
+
+}  // namespace pgrouter::sql::tree
