@@ -1,0 +1,38 @@
+// tests/support/pgrouter_yaml.hpp — the default pgrouter YAML the integration tests start from: the
+// topology's users (one per auth method) and databases app/app2 on {{primary}}. Text only; the
+// placeholders are filled in by PgrouterProcess.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace pgrouter::test {
+
+// Everything a test may want to change; the defaults are the documented pgrouter defaults.
+struct RouterOptions {
+    std::string mode = "transaction";  // pool.mode: transaction | session
+    std::uint32_t pool_size = 20;
+    std::uint32_t min_size = 0;
+    std::uint32_t max_client_conn = 10000;
+    std::uint32_t query_wait_timeout_ms = 5000;
+    std::uint32_t server_idle_timeout_ms = 600000;
+    std::uint32_t server_lifetime_ms = 3600000;
+    std::uint32_t connect_timeout_ms = 2000;
+    std::uint32_t workers = 0;
+    std::uint32_t max_startup_packet_bytes = 10000;
+    std::uint64_t max_message_bytes = 67108864;
+    std::uint32_t client_login_timeout_ms = 15000;
+    std::uint32_t shutdown_timeout_ms = 30000;
+    std::string server_reset_query = "DISCARD ALL";
+    bool server_check_idle = true;
+    std::string log_level = "info";
+    bool log_connections = true;
+};
+
+// listen {{listen}}; users app (scram-sha-256, password app, server_password app), md5user (md5,
+// md5pw), plainuser (scram-sha-256 to the client, plainpw; PostgreSQL asks it for a cleartext
+// password), trustuser (trust, no password), scramonly (scram-sha-256 with only the topology's
+// SCRAM verifier: pass-through); databases app and app2 on {{primary}}.
+std::string base_yaml(const RouterOptions& options = {});
+
+}  // namespace pgrouter::test

@@ -1,0 +1,109 @@
+// tests/support/topology.cpp — reads DIR/topology.env line by line (the SCRAM verifier contains
+// '$', so it must not go through a shell). Never talks to PostgreSQL.
+#include "support/topology.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+namespace pgrouter::test {
+namespace {
+
+[[noreturn]] void die(const std::string& message) {
+    std::fprintf(stderr,
+                 "\n*** integration test setup error: %s\n"
+                 "*** Start PostgreSQL first: run the tests through ctest (fixture "
+                 "'topology_start'), or run\n"
+                 "***   scripts/local_topology.sh start <build>/topology 15432\n"
+                 "*** or point PGROUTER_TOPOLOGY_ENV at an existing topology.env.\n\n",
+                 message.c_str());
+    std::fflush(stderr);
+    std::exit(2);
+}
+
+std::string env_path() {
+    if (const char* from_env = std::getenv("PGROUTER_TOPOLOGY_ENV")) {
+        if (*from_env != '\0') {
+            return from_env;
+        }
+    }
+    return PGROUTER_TOPOLOGY_ENV;
+}
+
+std::string required(const Topology& t, const std::string& key, const std::string& path) {
+    auto it = t.values.find(key);
+    if (it == t.values.end() || it->second.empty()) {
+        die(path + " has no " + key + "= line");
+    }
+    return it->second;
+}
+
+Topology load() {
+    const std::string path = env_path();
+    std::ifstream in(path);
+    if (!in) {
+        die("cannot read " + path);
+    }
+    Topology t;
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line.back() == '\r') {
+            line.pop_back();
+        }
+        const auto eq = line.find('=');
+        if (line.empty() || line[0] == '#' || eq == std::string::npos) {
+            continue;
+        }
+        t.values[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+    t.pghost = required(t, "PGHOST", path);
+    const std::string port = required(t, "PRIMARY_PORT", path);
+    const long port_number = std::strtol(port.c_str(), nullptr, 10);
+    if (port_number <= 0 || port_number > 65535) {
+        die(path + ": PRIMARY_PORT is not a port: " + port);
+    }
+    t.primary_port = static_cast<std::uint16_t>(port_number);
+    t.pg_bin = required(t, "PG_BIN", path);
+    t.topology_dir = required(t, "TOPOLOGY_DIR", path);
+    t.scramonly_verifier = required(t, "SCRAMONLY_VERIFIER", path);
+    return t;
+}
+
+}  // namespace
+
+const Topology& topology() {
+    static const Topology instance = load();
+    return instance;
+}
+
+std::string conninfo_quote(std::string_view value) {
+    std::string out = "'";
+    for (char c : value) {
+        if (c == '\'' || c == '\\') {
+            out.push_back('\\');
+        }
+        out.push_back(c);
+    }
+    out.push_back('\'');
+    return out;
+}
+
+std::string direct_conninfo(std::string_view user, std::string_view password, std::string_view db,
+                            std::string_view extra) {
+    const Topology& t = topology();
+    std::string out = "host=" + conninfo_quote(t.pghost) +
+                      " port=" + std::to_string(t.primary_port) + " user=" + conninfo_quote(user) +
+                      " dbname=" + conninfo_quote(db) +
+                      " connect_timeout=10 gssencmode=disable sslmode=disable";
+    if (!password.empty()) {
+        out += " password=" + conninfo_quote(password);
+    }
+    if (!extra.empty()) {
+        out += " ";
+        out += extra;
+    }
+    return out;
+}
+
+}  // namespace pgrouter::test
