@@ -388,7 +388,8 @@ void Parser::parse_pool(const Field& field) {
     const std::optional<Section> pool =
         section(field.value, field.path, field.line,
                 {"mode", "size", "min_size", "max_client_conn", "query_wait_timeout_ms",
-                 "server_idle_timeout_ms", "server_lifetime_ms", "connect_timeout_ms"},
+                 "server_idle_timeout_ms", "server_lifetime_ms", "connect_timeout_ms",
+                 "prepared_statements_per_server"},
                 true);
     if (!pool) {
         return;
@@ -403,6 +404,7 @@ void Parser::parse_pool(const Field& field) {
     read_duration(*pool, "server_idle_timeout_ms", out.server_idle_timeout);
     read_duration(*pool, "server_lifetime_ms", out.server_lifetime);
     read_duration(*pool, "connect_timeout_ms", out.connect_timeout);
+    read_uint(*pool, "prepared_statements_per_server", out.prepared_statements_per_server);
 }
 
 void Parser::parse_users(const Field& field) {
@@ -477,7 +479,7 @@ void Parser::parse_databases(const Field& field) {
         seen.emplace_back(name, key_line);
         source_.record(path, key_line);
         const std::optional<Section> fields =
-            section(it->second, path, key_line, {"dbname", "primary"}, false);
+            section(it->second, path, key_line, {"dbname", "primary", "on_session_state"}, false);
         DatabaseConfig& database = config_.databases.emplace_back();
         database.name = name;
         database.dbname = name;
@@ -489,6 +491,8 @@ void Parser::parse_databases(const Field& field) {
             missing(*fields, "primary");
         }
         read_address(*fields, "primary", database.primary);
+        read_enum(*fields, "on_session_state", database.on_session_state,
+                  {{"pin", SessionStatePolicy::Pin}, {"error", SessionStatePolicy::Error}});
     }
 }
 

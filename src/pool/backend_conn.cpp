@@ -251,6 +251,9 @@ awaitable<bool> reset_backend(BackendConn& conn, const std::string& query,
             }
         } else if (r.frame.type == wire::backend::kReadyForQuery) {
             auto status = wire::parse_ready_for_query(r.frame);
+            // The reset query (DISCARD ALL) dropped statements and settings made on this session.
+            conn.prepared.clear();
+            conn.params.clear_replayed();
             co_return !failed && status == 'I' && buf.size() == r.frame.bytes.size();
         }
         buf.consume(r.frame.bytes.size());

@@ -23,6 +23,7 @@ pool::PoolSettings pool_settings(const config::Config& config) {
     s.reset_timeout = config.pool.connect_timeout * 2;
     s.reset_query = config.limits.server_reset_query;
     s.check_idle = config.limits.server_check_idle;
+    s.prepared_statements = config.pool.prepared_statements_per_server;
     return s;
 }
 

@@ -26,16 +26,11 @@ void TxTracker::on_client_message(char type) noexcept {
     }
 }
 
-bool TxTracker::on_ready_for_query(char status) noexcept {
+void TxTracker::on_ready_for_query(char status) noexcept {
     if (expected_ready_ > 0) {
         --expected_ready_;
     }
     status_ = status;
-    if (hidden_ > 0) {
-        --hidden_;
-        return true;
-    }
-    return false;
 }
 
 }  // namespace pgrouter::session

@@ -199,6 +199,65 @@ void MessageWriter::sync() {
     finish(begin(frontend::kSync));
 }
 
+void MessageWriter::parse(std::string_view statement, std::string_view query,
+                          std::uint16_t param_count, std::span<const std::uint8_t> param_types) {
+    const std::size_t at = begin(frontend::kParse);
+    put_cstr(statement);
+    put_cstr(query);
+    put_u8(static_cast<std::uint8_t>(param_count >> 8));
+    put_u8(static_cast<std::uint8_t>(param_count & 0xff));
+    out_.insert(out_.end(), param_types.begin(), param_types.end());
+    finish(at);
+}
+
+void MessageWriter::bind_unnamed() {
+    const std::size_t at = begin(frontend::kBind);
+    put_cstr("");
+    put_cstr("");
+    put_u32(0);  // Int16 format count 0 + Int16 parameter count 0
+    put_u8(0);   // Int16 result format count 0
+    put_u8(0);
+    finish(at);
+}
+
+void MessageWriter::execute(std::string_view portal, std::int32_t max_rows) {
+    const std::size_t at = begin(frontend::kExecute);
+    put_cstr(portal);
+    put_i32(max_rows);
+    finish(at);
+}
+
+void MessageWriter::describe(char kind, std::string_view name) {
+    const std::size_t at = begin(frontend::kDescribe);
+    put_u8(static_cast<std::uint8_t>(kind));
+    put_cstr(name);
+    finish(at);
+}
+
+void MessageWriter::close(char kind, std::string_view name) {
+    const std::size_t at = begin(frontend::kClose);
+    put_u8(static_cast<std::uint8_t>(kind));
+    put_cstr(name);
+    finish(at);
+}
+
+void MessageWriter::bind_renamed(std::string_view portal, std::string_view statement,
+                                 std::span<const std::uint8_t> rest) {
+    const std::size_t at = begin(frontend::kBind);
+    put_cstr(portal);
+    put_cstr(statement);
+    out_.insert(out_.end(), rest.begin(), rest.end());
+    finish(at);
+}
+
+void MessageWriter::parse_complete() {
+    finish(begin(backend::kParseComplete));
+}
+
+void MessageWriter::close_complete() {
+    finish(begin(backend::kCloseComplete));
+}
+
 void MessageWriter::terminate() {
     finish(begin(frontend::kTerminate));
 }

@@ -38,6 +38,8 @@ struct PoolConfig {
     std::chrono::milliseconds server_idle_timeout{600000};
     std::chrono::milliseconds server_lifetime{3600000};
     std::chrono::milliseconds connect_timeout{2000};
+    // Named prepared statements kept per server connection (LRU; evicted ones are closed).
+    std::uint32_t prepared_statements_per_server = 200;
 };
 
 struct UserConfig {
@@ -51,10 +53,15 @@ struct UserConfig {
     bool server_password_explicit = false;
 };
 
+// What a transaction-mode client gets when it creates state that outlives its transaction
+// (LISTEN, session advisory locks, temp tables, WITH HOLD cursors, SQL PREPARE).
+enum class SessionStatePolicy { Pin, Error };
+
 struct DatabaseConfig {
     std::string name;    // the name clients connect to (the YAML key)
     std::string dbname;  // the name on the server; defaults to `name`
     Address primary;
+    SessionStatePolicy on_session_state = SessionStatePolicy::Pin;
 };
 
 struct LimitsConfig {

@@ -13,6 +13,7 @@
 #include "pgrouter/config/config.hpp"
 #include "pgrouter/net/asio.hpp"
 #include "pgrouter/session/param_sync.hpp"
+#include "pgrouter/session/prepared.hpp"
 #include "pgrouter/wire/startup.hpp"
 
 namespace pgrouter::pool {
@@ -43,7 +44,8 @@ struct BackendConn {
     tcp::socket socket;
     config::Address address;
     wire::CancelKey server_key;
-    session::ParamState params;  // what this server session currently has
+    session::ParamState params;              // what this server session currently has
+    session::ServerStatementCache prepared;  // pgrouter's statement names prepared here
     Clock::time_point created{};
     Clock::time_point last_used{};
     std::uint64_t id = 0;

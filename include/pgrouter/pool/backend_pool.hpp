@@ -21,6 +21,7 @@ struct PoolSettings {
     std::chrono::milliseconds lifetime{3600000};
     std::chrono::milliseconds connect_timeout{2000};
     std::chrono::milliseconds reset_timeout{5000};
+    std::uint32_t prepared_statements = 200;  // per server connection
     std::string reset_query = "DISCARD ALL";
     bool check_idle = true;
 };

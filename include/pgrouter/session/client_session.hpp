@@ -13,9 +13,12 @@
 #include "pgrouter/net/read_buffer.hpp"
 #include "pgrouter/pool/backend_pool.hpp"
 #include "pgrouter/session/param_sync.hpp"
+#include "pgrouter/session/prepared.hpp"
+#include "pgrouter/session/response_queue.hpp"
 #include "pgrouter/session/runtime.hpp"
 #include "pgrouter/session/tx_tracker.hpp"
 #include "pgrouter/wire/frame.hpp"
+#include "pgrouter/wire/messages.hpp"
 
 namespace pgrouter::session {
 
@@ -38,23 +41,40 @@ private:
     awaitable<void> handle_cancel_request(std::span<const std::uint8_t> packet);
     void adopt_startup_params(const std::vector<std::pair<std::string, std::string>>& params);
 
-    // client_session.cpp
+    // client_session.cpp: lifecycle, the client reader, the client writer
     awaitable<void> run();
-    awaitable<void> pump();
-    // Inspects one complete client message before it is forwarded. False: protocol violation.
-    bool on_client_frame(const wire::Frame& frame);
-    awaitable<bool> ensure_server();
-    // Scans server bytes; returns how many leading bytes are ready to forward (hidden replies are
-    // consumed here). Sets release_now_ when the connection may go back to the pool.
-    void scan_server_bytes(std::size_t& forward_begin, std::size_t& forward_end);
-    void on_server_frame(const wire::Frame& frame, bool hidden);
-    void release_server(pool::BackendPool::Return how);
     awaitable<void> send_client(std::span<const std::uint8_t> bytes);
     awaitable<void> send_error(std::string_view severity, std::string_view sqlstate,
                                std::string_view message);
     // Stops both coroutines: closes the client once queued bytes are written, cancels server I/O.
     void close();
     std::string tag() const;
+
+    // client_messages.cpp: what each client message becomes on the server
+    awaitable<bool> ensure_server();
+    // Adds one complete client message to the batch for the server (as is, rewritten, or
+    // answered by pgrouter itself). False: protocol violation.
+    bool on_client_frame(const wire::Frame& frame);
+    void on_parse(const wire::Frame& frame, const wire::ParseView& parse);
+    // The server name of `statement`, preparing it first (hidden) when this connection lacks it.
+    const std::string& ensure_prepared(const PreparedStatement& statement);
+    // Records SETs, pins or refuses statements with session effects. True when the statement was
+    // replaced (error or rewritten DEALLOCATE); otherwise a Query is forwarded as is.
+    bool check_session_effects(std::string_view text, const wire::Frame& frame, bool is_query);
+    void append_client_bytes(const wire::Frame& frame);
+    std::vector<std::uint8_t>& own_bytes_begin();
+    void own_bytes_end(std::size_t begin);
+    // Replaces the statement with one that fails on the server with this SQLSTATE and message,
+    // so the error lands where PostgreSQL would put it and the transaction aborts the same way.
+    void inject_error(std::string_view sqlstate, const std::string& message, bool as_query);
+    void pin(std::string_view reason);
+
+    // server_pump.cpp: the server reader
+    awaitable<void> pump();
+    // Sorts the buffered server bytes into what the client gets (fwd_*); returns bytes consumed.
+    std::size_t scan_server_bytes();
+    void on_server_frame(const wire::Frame& frame, bool hidden);
+    void release_server(pool::BackendPool::Return how);
 
     Runtime& rt_;
     tcp::socket client_;
@@ -70,7 +90,20 @@ private:
 
     net::ReadBuffer from_client_;
     net::ReadBuffer from_server_;
-    std::vector<std::uint8_t> scratch_;  // messages pgrouter builds (sync scripts, errors)
+    // The batch for the server: client bytes by reference plus pgrouter's own messages; and the
+    // same for replies to the client (server bytes by reference plus synthetic replies).
+    struct Segment {
+        bool own = false;  // in *_own_ (else in from_client_ / from_server_)
+        std::size_t offset = 0;
+        std::size_t length = 0;
+    };
+    std::vector<Segment> to_server_;
+    std::vector<std::uint8_t> to_server_own_;
+    std::vector<Segment> to_client_;
+    std::vector<std::uint8_t> to_client_own_;
+    std::vector<asio::const_buffer> buffers_;         // run(): the batch being written
+    std::vector<asio::const_buffer> client_buffers_;  // pump(): replies being written
+    std::size_t batch_base_ = 0;         // offset of the current message in from_client_.data()
     std::vector<std::uint8_t> pending_;  // client bytes queued while a write is in flight
     std::vector<std::uint8_t> inflight_;
     bool writing_ = false;
@@ -80,7 +113,10 @@ private:
     std::unique_ptr<pool::BackendConn> server_;
     asio::steady_timer server_ready_;  // wakes pump() when a server connection is leased
     TxTracker tx_;
+    ResponseQueue responses_;
     ParamState params_;
+    ClientStatements statements_;
+    bool pinned_ = false;
     std::size_t stream_remaining_ = 0;  // bytes of a large DataRow/CopyData still to forward
     bool server_lost_ = false;
     bool closing_ = false;

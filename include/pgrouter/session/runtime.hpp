@@ -48,6 +48,9 @@ public:
     void register_session(const std::shared_ptr<ClientSession>& session);
     void session_ended();
     std::uint32_t clients() const noexcept { return clients_.load(); }
+    // Clients kept on one server connection for their whole session (transaction mode).
+    void count_pinned() noexcept { pinned_total_.fetch_add(1, std::memory_order_relaxed); }
+    std::uint64_t pinned_total() const noexcept { return pinned_total_.load(); }
     // Every accepted connection, logged in or not (what shutdown waits for).
     void session_created() noexcept { live_sessions_.fetch_add(1); }
     void session_destroyed() noexcept { live_sessions_.fetch_sub(1); }
@@ -69,6 +72,7 @@ private:
 
     std::atomic<std::uint32_t> clients_{0};
     std::atomic<std::uint32_t> live_sessions_{0};
+    std::atomic<std::uint64_t> pinned_total_{0};
     std::atomic<bool> draining_{false};
     std::mutex sessions_mutex_;
     std::vector<std::weak_ptr<ClientSession>> sessions_;

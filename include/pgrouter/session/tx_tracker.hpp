@@ -14,16 +14,10 @@ class TxTracker {
 public:
     // A message the client sent to the server, by type letter.
     void on_client_message(char type) noexcept;
-    // pgrouter itself sent a simple Query whose whole reply must be hidden from the client.
-    void on_hidden_query() noexcept {
-        ++hidden_;
-        ++expected_ready_;
-    }
-    // The server's ReadyForQuery. Returns true if it answered a hidden query (swallow it).
-    bool on_ready_for_query(char status) noexcept;
-
-    // Messages from the server belong to a hidden query while this is true.
-    bool hiding() const noexcept { return hidden_ > 0; }
+    // pgrouter itself sent a Query or Sync (its reply is hidden by the ResponseQueue).
+    void on_hidden_query() noexcept { ++expected_ready_; }
+    // The server's ReadyForQuery.
+    void on_ready_for_query(char status) noexcept;
     // Transaction mode: the server connection can be released now.
     bool at_idle_boundary() const noexcept {
         return expected_ready_ == 0 && !batch_open_ && status_ == 'I';
@@ -40,7 +34,6 @@ public:
 
 private:
     std::uint32_t expected_ready_ = 0;  // Syncs/Queries sent and not yet answered
-    std::uint32_t hidden_ = 0;          // of those, sent by pgrouter itself
     bool batch_open_ = false;           // extended-protocol messages sent since the last Sync
     char status_ = 'I';
 };

@@ -51,7 +51,20 @@ public:
     void sasl_response(std::string_view data);                                      // 'p'
     void query(std::string_view sql);                                               // 'Q'
     void sync();                                                                    // 'S'
-    void terminate();                                                               // 'X'
+    // Extended-protocol messages pgrouter injects (statement names are pgrouter's own).
+    // param_types: a client Parse's parameter OIDs as they arrived (param_count big-endian Int32s).
+    void parse(std::string_view statement, std::string_view query, std::uint16_t param_count,
+               std::span<const std::uint8_t> param_types);
+    void bind_unnamed();  // Bind "" to "", no parameters, default result formats
+    void execute(std::string_view portal, std::int32_t max_rows);
+    void describe(char kind, std::string_view name);  // kind 'S' or 'P'
+    void close(char kind, std::string_view name);
+    // A Bind whose statement name is replaced; `rest` is the original body after that name.
+    void bind_renamed(std::string_view portal, std::string_view statement,
+                      std::span<const std::uint8_t> rest);
+    void parse_complete();               // '1'
+    void close_complete();               // '3'
+    void terminate();                    // 'X'
     void cancel_request(CancelKey key);  // 16-byte length-first packet
     void ssl_response_no();              // the single byte 'N'
 

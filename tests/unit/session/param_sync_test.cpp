@@ -123,9 +123,10 @@ TEST(ParamSync, ResetAllKeepsRoleButDiscardAllEntriesDropIt) {
     client.apply(c);
     ASSERT_EQ(client.replayed().size(), 1u);
     EXPECT_EQ(client.replayed()[0].first, "role");
-    std::vector<sql::SettingChange> discard = {{sql::SettingAction::ResetAll, "", ""},
-                                               {sql::SettingAction::Reset, "session_authorization", ""},
-                                               {sql::SettingAction::Reset, "role", ""}};
+    std::vector<sql::SettingChange> discard = {
+        {sql::SettingAction::ResetAll, "", ""},
+        {sql::SettingAction::Reset, "session_authorization", ""},
+        {sql::SettingAction::Reset, "role", ""}};
     client.apply(discard);
     EXPECT_TRUE(client.replayed().empty());
 }

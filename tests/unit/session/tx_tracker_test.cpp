@@ -12,7 +12,7 @@ TEST(TxTracker, SimpleQueryReleasesAtIdle) {
     tx.on_client_message('Q');
     EXPECT_FALSE(tx.at_idle_boundary());
     EXPECT_TRUE(tx.server_busy());
-    EXPECT_FALSE(tx.on_ready_for_query('I'));
+    tx.on_ready_for_query('I');
     EXPECT_TRUE(tx.at_idle_boundary());
 }
 
@@ -66,15 +66,14 @@ TEST(TxTracker, CopyMessagesDoNotCountAsSyncs) {
     EXPECT_TRUE(tx.at_idle_boundary());
 }
 
-TEST(TxTracker, HiddenQueryIsAnsweredFirstAndSwallowed) {
+TEST(TxTracker, HiddenQueryCountsAsOneMoreReady) {
     TxTracker tx;
     tx.on_hidden_query();
     tx.on_client_message('Q');
-    EXPECT_TRUE(tx.hiding());
-    EXPECT_TRUE(tx.on_ready_for_query('I'));
-    EXPECT_FALSE(tx.hiding());
+    EXPECT_EQ(tx.expected_ready(), 2u);
+    tx.on_ready_for_query('I');
     EXPECT_FALSE(tx.at_idle_boundary());
-    EXPECT_FALSE(tx.on_ready_for_query('I'));
+    tx.on_ready_for_query('I');
     EXPECT_TRUE(tx.at_idle_boundary());
 }
 

@@ -259,3 +259,66 @@ TEST(MessageWriter, CancelRequestRoundTrips) {
 
 }  // namespace
 }  // namespace pgrouter::wire
+
+namespace pgrouter::wire {
+namespace {
+
+TEST(MessageWriterInjected, ParseRoundTripsThroughParseParse) {
+    std::vector<std::uint8_t> out;
+    const std::uint8_t oids[] = {0, 0, 0, 23, 0, 0, 0, 25};
+    MessageWriter(out).parse("pgr_1", "select $1, $2", 2, oids);
+    auto r = decode_frame(out, 1 << 20);
+    ASSERT_EQ(r.status, DecodeStatus::Complete);
+    auto view = parse_parse(r.frame);
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->statement, "pgr_1");
+    EXPECT_EQ(view->query, "select $1, $2");
+    EXPECT_EQ(view->param_count, 2);
+    EXPECT_EQ(read_u32(view->param_types.data() + 4), 25u);
+}
+
+TEST(MessageWriterInjected, BindRenamedKeepsTheRestOfTheBody) {
+    std::vector<std::uint8_t> out;
+    const std::uint8_t rest[] = {0, 0, 0, 0, 0, 0};
+    MessageWriter(out).bind_renamed("portal", "pgr_2", rest);
+    auto r = decode_frame(out, 1 << 20);
+    ASSERT_EQ(r.status, DecodeStatus::Complete);
+    auto view = parse_bind(r.frame);
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->portal, "portal");
+    EXPECT_EQ(view->statement, "pgr_2");
+    EXPECT_EQ(r.frame.bytes.size(), 5u + 7 + 6 + 6);
+}
+
+TEST(MessageWriterInjected, DescribeCloseAndCompletionsFrame) {
+    std::vector<std::uint8_t> out;
+    MessageWriter w(out);
+    w.describe('S', "pgr_3");
+    w.close('S', "pgr_3");
+    w.parse_complete();
+    w.close_complete();
+    w.bind_unnamed();
+    w.execute("", 0);
+    auto first = decode_frame(out, 1 << 20);
+    auto d = parse_describe(first.frame);
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->kind, 'S');
+    EXPECT_EQ(d->name, "pgr_3");
+    std::size_t pos = first.frame.bytes.size();
+    auto second = decode_frame(std::span(out).subspan(pos), 1 << 20);
+    auto c = parse_close(second.frame);
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->name, "pgr_3");
+    pos += second.frame.bytes.size();
+    std::vector<char> types;
+    while (pos < out.size()) {
+        auto r = decode_frame(std::span(out).subspan(pos), 1 << 20);
+        ASSERT_EQ(r.status, DecodeStatus::Complete);
+        types.push_back(r.frame.type);
+        pos += r.frame.bytes.size();
+    }
+    EXPECT_EQ(types, (std::vector<char>{'1', '3', 'B', 'E'}));
+}
+
+}  // namespace
+}  // namespace pgrouter::wire

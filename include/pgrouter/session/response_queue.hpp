@@ -1,0 +1,68 @@
+// pgrouter/session/response_queue.hpp — what the server still owes the client, in order, so that
+// replies to messages pgrouter injected can be hidden and replies pgrouter answers itself can be
+// put at the right place. Pure: fed message type letters, no I/O, no allocation once warm.
+//
+// Each message sent to the server that the server answers adds one entry. A synthetic entry holds
+// bytes pgrouter sends the client itself (e.g. ParseComplete for a statement the server already
+// has); they go out as soon as every reply before them has been forwarded.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace pgrouter::session {
+
+class ResponseQueue {
+public:
+    enum class Kind : std::uint8_t {
+        Parse,     // ParseComplete '1'
+        Bind,      // BindComplete '2'
+        Close,     // CloseComplete '3'
+        Describe,  // [ParameterDescription 't'] then RowDescription 'T' or NoData 'n'
+        Execute,   // rows, then CommandComplete 'C' / EmptyQueryResponse 'I' / PortalSuspended 's'
+        Sync,      // ReadyForQuery 'Z'
+        Query,     // everything up to ReadyForQuery 'Z' (also FunctionCall)
+        Synthetic,
+    };
+
+    void push(Kind kind, bool hidden);
+    void push_synthetic(std::span<const std::uint8_t> bytes);
+
+    // Bytes of synthetic entries now at the front, to send before the next server message (or
+    // right away when nothing else is owed). Pops them.
+    template <typename Emit>
+    void pop_synthetic(Emit&& emit) {
+        while (head_ < entries_.size() && entries_[head_].kind == Kind::Synthetic) {
+            const Entry& e = entries_[head_];
+            emit(std::span<const std::uint8_t>(synthetic_.data() + e.offset, e.length));
+            pop();
+        }
+    }
+
+    // Accounts for one server message; returns true when it must be forwarded to the client,
+    // false when it answers an injected message. Call pop_synthetic() first.
+    bool on_server_message(char type);
+
+    bool empty() const noexcept { return head_ == entries_.size(); }
+    bool front_hidden() const noexcept { return !empty() && entries_[head_].hidden; }
+    std::size_t size() const noexcept { return entries_.size() - head_; }
+    void clear() noexcept;
+
+private:
+    struct Entry {
+        Kind kind;
+        bool hidden;
+        std::uint32_t offset = 0;  // Synthetic: bytes in synthetic_
+        std::uint32_t length = 0;
+    };
+    void pop() noexcept;
+    // After an error the server skips every message up to the next Sync.
+    void skip_to_sync() noexcept;
+
+    std::vector<Entry> entries_;
+    std::size_t head_ = 0;
+    std::vector<std::uint8_t> synthetic_;
+};
+
+}  // namespace pgrouter::session
