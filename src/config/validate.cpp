@@ -76,6 +76,8 @@ void check_address(Checker& check, const Address& address, const std::string& ke
 
 void check_pool(Checker& check, const PoolConfig& pool) {
     check.require(pool.size >= 1, "pool.size", "must be at least 1");
+    check.require(pool.prepared_statements_per_server >= 1, "pool.prepared_statements_per_server",
+                  "must be at least 1");
     if (!check.failed("pool.size")) {
         check.require(pool.min_size <= pool.size, "pool.min_size",
                       "must not exceed pool.size (" + std::to_string(pool.size) + ")");

@@ -314,3 +314,53 @@ TEST(FormatError, LeavesOutUnknownLineAndEmptyKey) {
 
 }  // namespace
 }  // namespace pgrouter::config
+
+namespace pgrouter::config {
+namespace {
+
+TEST(ParseConfig, PreparedStatementCacheAndSessionStatePolicy) {
+    const std::string text = join({
+        "listen: 127.0.0.1:6432",
+        "pool:",
+        "  prepared_statements_per_server: 50",
+        "users:",
+        "  - name: app",
+        "    password: secret",
+        "databases:",
+        "  app:",
+        "    primary: 127.0.0.1:5432",
+        "    on_session_state: error",
+        "  other:",
+        "    primary: 127.0.0.1:5432",
+    });
+    LoadResult result = parse_config(text);
+    ASSERT_TRUE(result.ok()) << dump_errors(result);
+    EXPECT_EQ(result.config->pool.prepared_statements_per_server, 50u);
+    EXPECT_EQ(result.config->find_database("app")->on_session_state, SessionStatePolicy::Error);
+    EXPECT_EQ(result.config->find_database("other")->on_session_state, SessionStatePolicy::Pin);
+}
+
+TEST(ParseConfig, BadSessionStatePolicyAndZeroStatementCacheAreErrors) {
+    const std::string text = join({
+        "listen: 127.0.0.1:6432",
+        "pool:",
+        "  prepared_statements_per_server: 0",
+        "users:",
+        "  - name: app",
+        "    password: secret",
+        "databases:",
+        "  app:",
+        "    primary: 127.0.0.1:5432",
+        "    on_session_state: sometimes",
+    });
+    LoadResult result = parse_config(text);
+    EXPECT_FALSE(result.ok());
+    std::string errors = dump_errors(result);
+    EXPECT_NE(errors.find("test.yaml:3: pool.prepared_statements_per_server"), std::string::npos)
+        << errors;
+    EXPECT_NE(errors.find("test.yaml:10: databases.app.on_session_state"), std::string::npos)
+        << errors;
+}
+
+}  // namespace
+}  // namespace pgrouter::config
