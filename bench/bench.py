@@ -1,0 +1,336 @@
+#!/usr/bin/python3
+# bench/bench.py — the side-by-side benchmark: direct PostgreSQL 15 vs PgBouncer vs pgrouter, and
+# idle memory per client. Owns the scenarios, the round order and the output files; starting
+# servers is services.py, measuring is measure.py, formatting is report.py. Run it through
+# bench/run.sh (root, packages, open-file limit).
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+from measure import idle_memory, run_pgbench, summarize
+from report import render_report
+from services import (
+    BenchError, Processes, Target, check_target, chown_pg, kBenchPassword, kClkTck, kPgBin,
+    kPgSettings, kRepo, kTrustUser, log, setup_database, start_pgbouncer, start_pgrouter,
+    start_postgres,
+)
+
+kWantedNoFile = 65536
+k16Clients = ["-c", "16", "-j", "2"]
+
+
+class Scenario:
+    def __init__(self, key, title, args, auth="scram", direct=True, direct_skip_reason="",
+                 default=True, login_allowance=0):
+        self.key = key
+        self.title = title
+        self.args = args
+        self.auth = auth  # "scram": user bench, SCRAM everywhere; "trust": user bench_trust
+        self.direct = direct
+        self.direct_skip_reason = direct_skip_reason
+        self.default = default
+        # pgbench's -T includes the logins; 1,000 SCRAM logins take several seconds here, so this
+        # scenario runs that much longer to keep about --duration seconds of transactions.
+        self.login_allowance = login_allowance
+        self.churn = "-C" in args  # a login per transaction: there is no steady state to isolate
+        self.clients = int(args[args.index("-c") + 1])
+
+
+SCENARIOS = [
+    Scenario("a", "select-only, simple protocol", ["-S", "-M", "simple", *k16Clients]),
+    Scenario("b", "select-only, extended protocol", ["-S", "-M", "extended", *k16Clients]),
+    Scenario("c", "select-only, new connection per transaction", ["-S", "-C", *k16Clients]),
+    Scenario("d", "TPC-B-like (pgbench default script)", k16Clients),
+    Scenario(
+        "e",
+        "select-only, 1,000 clients on 20 server connections",
+        ["-S", "-c", "1000", "-j", "2"],
+        direct=False,
+        direct_skip_reason="max_connections is 300, so direct cannot take 1,000 clients",
+        login_allowance=20,
+    ),
+    # Same churn without SCRAM: with SCRAM every login costs pgbench itself ~3 ms of PBKDF2, which
+    # caps (c) at the client; trust shows what the proxies' own connection handling costs.
+    Scenario(
+        "g",
+        "select-only, new connection per transaction, trust auth",
+        ["-S", "-C", *k16Clients],
+        auth="trust",
+    ),
+    # Hook for the next issue: named prepared statements in transaction mode. PgBouncer 1.18 loses
+    # them when the next transaction lands on another server connection ("prepared statement ...
+    # does not exist"); the run is recorded with its error count instead of stopping the bench.
+    Scenario(
+        "f",
+        "select-only, prepared statements (-M prepared)",
+        ["-S", "-M", "prepared", *k16Clients],
+        default=False,
+    ),
+]
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (kWantedNoFile, kWantedNoFile))
+    except (ValueError, OSError):
+        # No CAP_SYS_RESOURCE (e.g. in a container): take the hard limit we are allowed.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def tool_version(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return (out.stdout or out.stderr).strip().splitlines()[0]
+    except Exception as e:  # a missing tool is reported, not fatal
+        return f"unavailable ({e})"
+
+
+def binary_identity(path):
+    """Which pgrouter build was measured: the tree is often uncommitted while it is benchmarked."""
+    try:
+        with open(path, "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()[:16]
+        mtime = datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc)
+        return f"sha256 {digest}…, built {mtime.strftime('%Y-%m-%d %H:%M UTC')}"
+    except OSError as e:
+        return f"unavailable ({e.strerror})"
+
+
+def git_head():
+    out = subprocess.run(["git", "-C", kRepo, "log", "-1", "--format=%h %s"],
+                         capture_output=True, text=True)
+    dirty = subprocess.run(["git", "-C", kRepo, "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True)
+    head = out.stdout.strip() or "unknown"
+    return head + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
+def machine_info():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "mem_gib": round(mem_kib / 1024 / 1024, 1),
+        "kernel": os.uname().release,
+        "debian": open("/etc/debian_version").read().strip()
+        if os.path.exists("/etc/debian_version") else "?",
+    }
+
+
+def parse_args():
+    p = argparse.ArgumentParser(
+        description="pgrouter vs PgBouncer vs direct PostgreSQL",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="scenarios:\n" + "\n".join(
+            f"  {s.key}  {s.title}: pgbench {' '.join(s.args)}"
+            + ("" if s.default else "  (opt-in)") for s in SCENARIOS),
+    )
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--duration", type=int, default=10, help="seconds per pgbench run")
+    p.add_argument("--pgrouter", default="build/pgrouter",
+                   help="pgrouter binary (relative paths are from the repository root)")
+    p.add_argument("--scenarios", default=",".join(s.key for s in SCENARIOS if s.default),
+                   help="comma-separated keys; 'f' (-M prepared) is the opt-in hook")
+    p.add_argument("--scale", type=int, default=10, help="pgbench -i scale factor")
+    p.add_argument("--idle-clients", type=int, default=10000, help="0 skips the memory test")
+    p.add_argument("--warmup", type=int, default=2, help="seconds of select-only per target first")
+    p.add_argument("--password-form", choices=["plain", "verifier"], default="plain",
+                   help="what both poolers store for user bench: the plaintext password or the "
+                        "SCRAM verifier from pg_authid")
+    p.add_argument("--out-dir", default=os.path.join(kRepo, "bench", "out"))
+    p.add_argument("--report", metavar="JSON",
+                   help="only print the report of a saved run (bench/out/*.json) and exit")
+    args = p.parse_args()
+    if not os.path.isabs(args.pgrouter):
+        args.pgrouter = os.path.join(kRepo, args.pgrouter)
+    known = {s.key: s for s in SCENARIOS}
+    try:
+        args.scenario_list = [known[k.strip()] for k in args.scenarios.split(",") if k.strip()]
+    except KeyError as e:
+        p.error(f"unknown scenario {e}; known: {', '.join(known)}")
+    return args
+
+
+def keep_logs(work, dest):
+    """The servers' logs outlive the temp dir, for reading after a failed or odd run."""
+    logs = [n for n in os.listdir(work) if n.endswith(".log")] if os.path.isdir(work) else []
+    if not logs:
+        return
+    os.makedirs(dest, exist_ok=True)
+    for name in logs:
+        shutil.copy(os.path.join(work, name), dest)
+
+
+def report_text(meta, runs, idle):
+    known = {s.key: s for s in SCENARIOS}
+    scenarios = [known[k] for k in meta["args"]["scenarios"].split(",") if k.strip()]
+    summary = summarize(runs, scenarios, meta["availability"])
+    return render_report(meta, scenarios, summary, runs, idle)
+
+
+def on_signal(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main():
+    args = parse_args()
+    if args.report:
+        with open(args.report) as f:
+            saved = json.load(f)
+        print(report_text(saved["meta"], saved["runs"], saved["idle"]))
+        return
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root (sudo bench/run.sh): PostgreSQL and PgBouncer run as "
+                 "'postgres'")
+    # Also SIGINT: a shell that starts us in the background leaves it ignored, and Ctrl-C (or
+    # kill -INT) must always reach the cleanup.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    stamp = os.path.join(args.out_dir, started.strftime("%Y%m%d-%H%M%S"))
+    meta = {
+        "command": "bench/run.sh " + " ".join(sys.argv[1:]),
+        "started_utc": started.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "machine": machine_info(),
+        "nofile": raise_nofile(),
+        "clk_tck": kClkTck,
+        "args": {k: v for k, v in vars(args).items() if k != "scenario_list"},
+        "versions": {
+            "postgres": tool_version([f"{kPgBin}/postgres", "--version"]),
+            "pgbench": tool_version([f"{kPgBin}/pgbench", "--version"]),
+            "pgbouncer": tool_version(["/usr/sbin/pgbouncer", "--version"]),
+            "pgrouter": tool_version([args.pgrouter, "--version"]),
+        },
+        "pgrouter_binary": binary_identity(args.pgrouter),
+        "git_head": git_head(),
+        "pg_settings": kPgSettings,
+        "loadavg_start": os.getloadavg(),
+    }
+    # The holder and the pooler are separate processes; each needs one descriptor per client.
+    if meta["nofile"] < args.idle_clients + 1000:
+        log(f"warning: open-file limit is {meta['nofile']}; {args.idle_clients} idle clients may "
+            "not fit")
+
+    procs = Processes()
+    running = []  # pgbench processes in flight, killed first on exit
+    work = tempfile.mkdtemp(prefix="pgrouter-bench.", dir="/tmp")
+    os.chmod(work, 0o700)
+    chown_pg(work)
+    runs, idle, targets = [], [], {}
+    interrupted = False
+    try:
+        log(f"work dir {work}; open-file limit {meta['nofile']}")
+        pg_port, _ = start_postgres(procs, work)
+        verifier = setup_database(work, pg_port, args.scale)
+        secret = kBenchPassword if args.password_form == "plain" else verifier
+
+        targets["scram"] = [
+            Target("direct", "direct", pg_port),
+            start_pgbouncer(procs, work, "pgbouncer", pg_port, "scram", secret),
+            start_pgrouter(procs, work, "pgrouter", args.pgrouter, pg_port, "scram", secret),
+        ]
+        if any(sc.auth == "trust" for sc in args.scenario_list):
+            targets["trust"] = [
+                Target("direct", "direct", pg_port, user=kTrustUser),
+                start_pgbouncer(procs, work, "pgbouncer-trust", pg_port, "trust", ""),
+                start_pgrouter(procs, work, "pgrouter-trust", args.pgrouter, pg_port, "trust", ""),
+            ]
+        for auth, group in targets.items():
+            for t in group:
+                if not t.unavailable:
+                    t.unavailable = check_target(t)
+                    if t.unavailable and t.proc:
+                        procs.stop(t.proc)
+                if t.unavailable:
+                    log(f"{t.label} ({auth}) is NOT measured: {t.unavailable}")
+        live = {auth: [t for t in group if not t.unavailable] for auth, group in targets.items()}
+        if args.warmup > 0:
+            warm = Scenario("warmup", "warm-up", ["-S", *k16Clients])
+            for t in live["scram"]:
+                log(f"warm-up {t.label} ({args.warmup}s)")
+                run_pgbench(t, warm, args.warmup, 0, running)
+
+        for round_no in range(1, args.rounds + 1):
+            for sc in args.scenario_list:
+                for t in live[sc.auth]:
+                    if t.key == "direct" and not sc.direct:
+                        continue
+                    record = run_pgbench(t, sc, args.duration, round_no, running)
+                    runs.append(record)
+                    tps = f"{record['tps']:.0f} tps" if record.get("tps") else "no tps"
+                    cpu = record.get("cpu_us_per_tx")
+                    cpu = f", {cpu:.1f} µs CPU/tx" if cpu is not None else ""
+                    bad = "" if record["ok"] else f"  FAILED: {record['problem']}"
+                    log(f"round {round_no} ({sc.key}) {t.label}: {tps}{cpu}{bad}")
+
+        for group in targets.values():
+            for t in group:
+                if t.proc:
+                    procs.stop(t.proc)
+
+        if args.idle_clients > 0:
+            # Fresh processes, so that memory freed by the throughput runs cannot be reused.
+            trust_bouncer = start_pgbouncer(procs, work, "pgbouncer-idle", pg_port, "trust", "")
+            log(f"idle memory: {args.idle_clients} clients on PgBouncer")
+            idle.append(idle_memory(procs, work, trust_bouncer, args.idle_clients))
+            procs.stop(trust_bouncer.proc)
+            trust_router = start_pgrouter(procs, work, "pgrouter-idle", args.pgrouter, pg_port,
+                                          "trust", "")
+            log(f"idle memory: {args.idle_clients} clients on pgrouter")
+            idle.append(idle_memory(procs, work, trust_router, args.idle_clients))
+            if trust_router.proc:
+                procs.stop(trust_router.proc)
+    except KeyboardInterrupt:
+        interrupted = True
+        log("interrupted; stopping everything")
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip the cleanup
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for proc in list(running):
+            proc.kill()
+        procs.stop_all()
+        keep_logs(work, f"{stamp}.logs")
+        shutil.rmtree(work, ignore_errors=True)
+
+    meta["interrupted"] = interrupted
+    meta["loadavg_end"] = os.getloadavg()
+    meta["finished_utc"] = datetime.datetime.now(datetime.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M:%S UTC")
+    os.makedirs(args.out_dir, exist_ok=True)
+    # The raw measurements first: a report bug must not lose a long run.
+    meta["availability"] = {
+        auth: {t.key: t.unavailable for t in group} for auth, group in targets.items()}
+    with open(f"{stamp}.json", "w") as f:
+        json.dump({"meta": meta, "runs": runs, "idle": idle}, f, indent=1)
+    text = report_text(meta, runs, idle)
+    print(text)
+    with open(f"{stamp}.md", "w") as f:
+        f.write(text)
+    log(f"wrote {stamp}.md, .json and the servers' logs in {stamp}.logs/")
+    if interrupted:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BenchError as e:
+        sys.exit(f"bench: {e}")

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# bench/run.sh — the one bench command: installs what is missing, raises the open-file limit and
+# runs bench/bench.py (which owns everything else). Must not build pgrouter; pass --pgrouter.
+#
+#   sudo bench/run.sh [--rounds 3] [--duration 10] [--pgrouter build/pgrouter]
+#                     [--scenarios a,b,c,d,e,g] [--idle-clients 10000]
+#                     [--password-form plain|verifier]
+#   bench/bench.py --help                      every option
+#   bench/bench.py --report bench/out/X.json   print a saved run's report again (no root needed)
+#
+# Prints a markdown report and writes it to bench/out/<UTC timestamp>.md (+ .json with every run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "bench: run as root (sudo $0 $*): PostgreSQL and PgBouncer are started as 'postgres'" >&2
+    exit 1
+fi
+
+# postgresql-15 (server + pgbench), postgresql-client-15 (psql), pgbouncer, python3, procps.
+./scripts/install_deps.sh
+
+# 10,000 idle clients need a descriptor each in the holder and in the pooler. Without
+# CAP_SYS_RESOURCE (containers) only the hard limit is reachable; bench.py reports what it got.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+exec /usr/bin/python3 bench/bench.py "$@"

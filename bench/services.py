@@ -1,0 +1,354 @@
+# bench/services.py — starts and stops what the bench measures: its own PostgreSQL 15, PgBouncer and
+# pgrouter instances, each in the bench's temp dir. Must not measure anything or touch other dirs.
+import ctypes
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+kRepo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+kPgBin = "/usr/lib/postgresql/15/bin"
+kHost = "127.0.0.1"
+kPgUser = "postgres"  # OS user for PostgreSQL and PgBouncer: both refuse to run as root
+kBenchUser = "bench"
+kBenchPassword = "bench"
+kBenchDb = "bench"
+kTrustUser = "bench_trust"  # member of bench; pg_hba trusts it (churn without SCRAM, idle memory)
+kPoolSize = 20
+kMaxClientConn = 12000
+kClkTck = os.sysconf("SC_CLK_TCK")
+
+# The PostgreSQL settings the bench runs with. fsync/synchronous_commit off: only the proxies are
+# being compared, and disk flushes would make the write scenario measure the disk instead.
+kPgSettings = {
+    "max_connections": "300",
+    "shared_buffers": "'128MB'",
+    "fsync": "off",
+    "synchronous_commit": "off",
+}
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((kHost, 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        with socket.create_connection((kHost, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def die_with_parent():
+    # PR_SET_PDEATHSIG: if bench.py itself is SIGKILLed, its children do not linger.
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except Exception:
+        pass
+
+
+class Processes:
+    """Everything started, stopped in reverse order on exit (also on Ctrl-C and SIGTERM)."""
+
+    def __init__(self):
+        self.entries = []  # (name, Popen, stop signal, grace seconds)
+
+    def start(self, name, argv, log_path, stop_signal, grace, user=None, stdin=None, stdout=None):
+        log_file = open(log_path, "ab")
+        proc = subprocess.Popen(
+            argv,
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
+            stdout=stdout if stdout is not None else log_file,
+            stderr=log_file,
+            user=user,
+            cwd=os.path.dirname(log_path),
+            start_new_session=True,  # Ctrl-C reaches bench.py only; it stops the rest in order
+            preexec_fn=die_with_parent,
+        )
+        log_file.close()
+        self.entries.append((name, proc, stop_signal, grace))
+        return proc
+
+    def stop(self, proc):
+        for entry in list(self.entries):
+            if entry[1] is proc:
+                self._stop(*entry)
+                self.entries.remove(entry)
+
+    @staticmethod
+    def _stop(name, proc, stop_signal, grace):
+        if proc.poll() is not None:
+            return
+        try:
+            proc.send_signal(stop_signal)
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            log(f"{name} (pid {proc.pid}) did not stop within {grace}s; killing it")
+            proc.kill()
+            proc.wait()
+        except ProcessLookupError:
+            pass
+
+    def stop_all(self):
+        while self.entries:
+            self._stop(*self.entries.pop())
+
+
+def run_checked(argv, what, user=None, env=None, timeout=600, cwd=None):
+    result = subprocess.run(
+        argv, user=user, env=env, cwd=cwd, timeout=timeout, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise BenchError(f"{what} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def client_env():
+    env = dict(os.environ)
+    env.update(PGPASSWORD=kBenchPassword, PGCONNECT_TIMEOUT="10", PGAPPNAME="bench")
+    return env
+
+
+def proc_cpu_ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # After "pid (comm)" the fields start at number 3; utime is 14 and stime 15.
+    return int(fields[11]) + int(fields[12])
+
+
+def proc_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise BenchError(f"no VmRSS for pid {pid}")
+
+
+class Target:
+    def __init__(self, key, label, port=None, proc=None, unavailable="", user=kBenchUser):
+        self.key = key
+        self.label = label
+        self.port = port
+        self.proc = proc
+        self.unavailable = unavailable  # why this target is not measured, if it is not
+        self.user = user
+
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+
+
+def start_postgres(procs, work):
+    data = os.path.join(work, "pgdata")
+    port = free_port()
+    locale = subprocess.run(["locale", "-a"], capture_output=True, text=True).stdout.lower()
+    locale_arg = "--locale=C.UTF-8" if re.search(r"^c\.utf-?8$", locale, re.M) else "--no-locale"
+    run_checked(
+        [
+            f"{kPgBin}/initdb", "-D", data, "-U", kPgUser, "--auth-local=trust",
+            "--auth-host=scram-sha-256", "-E", "UTF8", locale_arg, "--no-instructions",
+        ],
+        "initdb", user=kPgUser, cwd=work,
+    )
+    with open(os.path.join(data, "postgresql.conf"), "a") as f:
+        f.write("\n# --- bench/bench.py ---\n")
+        f.write(f"port = {port}\nlisten_addresses = '{kHost}'\n")
+        f.write(f"unix_socket_directories = '{work}'\n")
+        for key, value in kPgSettings.items():
+            f.write(f"{key} = {value}\n")
+    with open(os.path.join(data, "pg_hba.conf"), "w") as f:
+        f.write("local all all trust\n")
+        f.write(f"host all {kTrustUser} {kHost}/32 trust\n")
+        f.write(f"host all all {kHost}/32 scram-sha-256\n")
+    proc = procs.start(
+        "postgres", [f"{kPgBin}/postgres", "-D", data], os.path.join(work, "postgres.log"),
+        signal.SIGINT, 60, user=kPgUser,  # SIGINT = fast shutdown
+    )
+    for _ in range(120):
+        if proc.poll() is not None:
+            raise BenchError(f"postgres exited ({proc.returncode}); see {work}/postgres.log")
+        ready = subprocess.run(
+            [f"{kPgBin}/pg_isready", "-q", "-h", kHost, "-p", str(port)], capture_output=True
+        )
+        if ready.returncode == 0:
+            return port, proc
+        time.sleep(0.5)
+    raise BenchError("postgres did not become ready")
+
+
+def psql_admin(work, pg_port, sql, db="postgres"):
+    return run_checked(
+        [
+            f"{kPgBin}/psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", work, "-p",
+            str(pg_port), "-U", kPgUser, "-d", db, "-c", sql,
+        ],
+        f"psql: {sql}",
+    )
+
+
+def setup_database(work, pg_port, scale):
+    psql_admin(work, pg_port, f"CREATE ROLE {kBenchUser} LOGIN PASSWORD '{kBenchPassword}'")
+    psql_admin(work, pg_port, f"CREATE DATABASE {kBenchDb} OWNER {kBenchUser}")
+    # Membership gives it bench's rights on the pgbench tables (pgbench truncates and vacuums).
+    psql_admin(work, pg_port, f"CREATE ROLE {kTrustUser} LOGIN IN ROLE {kBenchUser}")
+    log(f"pgbench -i -s {scale}")
+    run_checked(
+        [
+            f"{kPgBin}/pgbench", "-i", "-q", "-s", str(scale), "-h", kHost, "-p", str(pg_port),
+            "-U", kBenchUser, kBenchDb,
+        ],
+        "pgbench -i", env=client_env(),
+    )
+    verifier = psql_admin(
+        work, pg_port, f"SELECT rolpassword FROM pg_authid WHERE rolname = '{kBenchUser}'"
+    ).strip()
+    if not verifier.startswith("SCRAM-SHA-256$"):
+        raise BenchError(f"unexpected stored password for {kBenchUser}: {verifier[:20]}...")
+    return verifier
+
+
+# ---------------------------------------------------------------------------------------------
+# Poolers
+
+
+def wait_listening(proc, port, log_path, name, seconds=20):
+    for _ in range(int(seconds * 10)):
+        if proc.poll() is not None:
+            break
+        if port_open(port):
+            return ""
+        time.sleep(0.1)
+    tail = ""
+    if os.path.exists(log_path):
+        with open(log_path, errors="replace") as f:
+            tail = "".join(f.readlines()[-15:])
+    state = f"exited with status {proc.returncode}" if proc.poll() is not None else "not listening"
+    return f"{name} {state} on {kHost}:{port}; log tail:\n{tail}"
+
+
+def chown_pg(path):
+    shutil.chown(path, kPgUser, kPgUser)
+
+
+def start_pgbouncer(procs, work, name, pg_port, auth, secret):
+    """auth 'scram' (user bench; secret = plaintext or verifier) or 'trust' (user bench_trust)."""
+    user = kBenchUser if auth == "scram" else kTrustUser
+    port = free_port()
+    cfg = os.path.join(work, f"{name}.ini")
+    users = os.path.join(work, f"{name}.users")
+    log_path = os.path.join(work, f"{name}.log")
+    with open(users, "w") as f:
+        # With trust the user must still be listed; the server trusts bench_trust too.
+        f.write(f'"{user}" "{secret if auth == "scram" else ""}"\n')
+    with open(cfg, "w") as f:
+        f.write(
+            f"""[databases]
+{kBenchDb} = host={kHost} port={pg_port} dbname={kBenchDb}
+
+[pgbouncer]
+listen_addr = {kHost}
+listen_port = {port}
+unix_socket_dir =
+auth_type = {"scram-sha-256" if auth == "scram" else "trust"}
+auth_file = {users}
+pool_mode = transaction
+default_pool_size = {kPoolSize}
+min_pool_size = 0
+reserve_pool_size = 0
+max_client_conn = {kMaxClientConn}
+query_wait_timeout = 30
+log_connections = 0
+log_disconnections = 0
+log_pooler_errors = 1
+stats_period = 3600
+ignore_startup_parameters = extra_float_digits
+"""
+        )
+    for path in (cfg, users):
+        os.chmod(path, 0o600)
+        chown_pg(path)
+    proc = procs.start(
+        name, ["/usr/sbin/pgbouncer", cfg], log_path, signal.SIGTERM, 15, user=kPgUser
+    )
+    problem = wait_listening(proc, port, log_path, "pgbouncer")
+    if problem:
+        raise BenchError(problem)
+    return Target("pgbouncer", "PgBouncer", port, proc, user=user)
+
+
+def yaml_str(s):
+    return json.dumps(s)  # a JSON string is a valid YAML double-quoted scalar
+
+
+def start_pgrouter(procs, work, name, binary, pg_port, auth, secret):
+    user = kBenchUser if auth == "scram" else kTrustUser
+
+    def unavailable(why):
+        return Target("pgrouter", "pgrouter", unavailable=why, user=user)
+
+    if not os.path.isfile(binary) or not os.access(binary, os.X_OK):
+        return unavailable(f"binary not found: {binary}")
+    port = free_port()
+    cfg = os.path.join(work, f"{name}.yaml")
+    log_path = os.path.join(work, f"{name}.log")
+    if auth == "trust":
+        user_yaml = f"{{name: {kTrustUser}, auth: trust}}"
+    else:
+        user_yaml = f"{{name: {kBenchUser}, auth: scram-sha-256, password: {yaml_str(secret)}}}"
+    with open(cfg, "w") as f:
+        f.write(
+            f"""listen: "{kHost}:{port}"
+workers: 0
+pool: {{mode: transaction, size: {kPoolSize}, max_client_conn: {kMaxClientConn},
+       query_wait_timeout_ms: 30000}}
+users: [{user_yaml}]
+databases: {{{kBenchDb}: {{primary: "{kHost}:{pg_port}"}}}}
+log: {{level: warn, connections: false}}
+"""
+        )
+    check = subprocess.run([binary, "--check-config", cfg], capture_output=True, text=True)
+    if check.returncode != 0:
+        return unavailable(
+            f"--check-config rejected the bench config:\n{check.stdout}{check.stderr}")
+    proc = procs.start(name, [binary, "--config", cfg], log_path, signal.SIGTERM, 15)
+    problem = wait_listening(proc, port, log_path, "pgrouter")
+    if problem:
+        procs.stop(proc)
+        return unavailable(problem)
+    return Target("pgrouter", "pgrouter", port, proc, user=user)
+
+
+def check_target(target):
+    """A real login and query through the target; returns '' or what went wrong."""
+    result = subprocess.run(
+        [
+            f"{kPgBin}/psql", "-X", "-At", "-h", kHost, "-p", str(target.port), "-U", target.user,
+            "-d", kBenchDb, "-c", "SELECT count(*) FROM pgbench_branches",
+        ],
+        env=client_env(), capture_output=True, text=True, timeout=60,
+    )
+    if result.returncode != 0 or not result.stdout.strip().isdigit():
+        return f"psql through {target.label} failed: {result.stdout}{result.stderr}".strip()
+    return ""
+
+
+
