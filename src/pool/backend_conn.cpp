@@ -203,6 +203,7 @@ awaitable<ConnectResult> connect_backend(const config::Address& address, const s
             case wire::backend::kParameterStatus:
                 if (auto ps = wire::parse_parameter_status(frame)) {
                     conn->params.set_reported(ps->name, ps->value);
+                    conn->startup_status.emplace_back(ps->name, ps->value);
                 }
                 break;
             case wire::backend::kBackendKeyData:

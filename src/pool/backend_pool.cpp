@@ -9,6 +9,10 @@ namespace pgrouter::pool {
 
 std::atomic<std::uint64_t> BackendPool::next_id_{1};
 
+namespace {
+const std::string kDiscardAll = "DISCARD ALL";
+}  // namespace
+
 // A client queued for a connection. Shared with release(), which posts the timer's cancel to the
 // waiter's strand; the waiter started its wait before it could yield that strand, so the wake-up
 // cannot be lost.
@@ -42,8 +46,8 @@ awaitable<ConnectResult> BackendPool::open(const Credentials& credentials) {
     if (!result.conn) {
         dropped_locked();
     } else if (!startup_params_) {
-        startup_params_ = std::make_shared<const session::ParamState::Entries>(
-            result.conn->params.reported_all());
+        startup_params_ =
+            std::make_shared<const session::ParamState::Entries>(result.conn->startup_status);
     }
     co_return result;
 }
@@ -54,15 +58,7 @@ awaitable<ConnectResult> BackendPool::acquire(const Credentials& credentials) {
     std::shared_ptr<Waiter> waiter;
     {
         std::unique_lock lock(mutex_);
-        while (!idle_.empty()) {
-            std::unique_ptr<BackendConn> conn = std::move(idle_.back());
-            idle_.pop_back();
-            if (settings_.check_idle && conn->looks_dead()) {
-                SPDLOG_DEBUG("[s{} {}] closed by the server while idle", conn->id,
-                             server_.to_string());
-                --total_;
-                continue;
-            }
+        if (auto conn = pop_idle_locked()) {
             co_return ConnectResult{std::move(conn), {}};
         }
         if (total_ < settings_.size) {
@@ -97,6 +93,29 @@ awaitable<ConnectResult> BackendPool::acquire(const Credentials& credentials) {
     co_return co_await open(credentials);
 }
 
+std::unique_ptr<BackendConn> BackendPool::try_acquire_idle() {
+    std::lock_guard lock(mutex_);
+    return pop_idle_locked();
+}
+
+std::unique_ptr<BackendConn> BackendPool::pop_idle_locked() {
+    // Checked only after a pause: a connection used a moment ago is alive, and the peek is a
+    // system call we do not want on every transaction (PgBouncer's server_check_delay idea).
+    constexpr auto kCheckAfter = std::chrono::seconds(1);
+    while (!idle_.empty()) {
+        std::unique_ptr<BackendConn> conn = std::move(idle_.back());
+        idle_.pop_back();
+        if (settings_.check_idle && Clock::now() - conn->last_used > kCheckAfter &&
+            conn->looks_dead()) {
+            SPDLOG_DEBUG("[s{} {}] closed by the server while idle", conn->id, server_.to_string());
+            --total_;
+            continue;
+        }
+        return conn;
+    }
+    return nullptr;
+}
+
 void BackendPool::release(std::unique_ptr<BackendConn> conn, Return how) {
     auto now = Clock::now();
     if (how != Return::Close && now - conn->created > settings_.lifetime) {
@@ -113,8 +132,11 @@ void BackendPool::release(std::unique_ptr<BackendConn> conn, Return how) {
         asio::co_spawn(
             asio::make_strand(io_),
             [self = shared_from_this(), conn = std::move(conn)]() mutable -> awaitable<void> {
-                bool ok = co_await reset_backend(*conn, self->settings_.reset_query,
-                                                 self->settings_.reset_timeout);
+                // Pinned transaction-mode sessions are always reset, even when session mode is
+                // configured without a reset query.
+                const std::string& query =
+                    self->settings_.reset_query.empty() ? kDiscardAll : self->settings_.reset_query;
+                bool ok = co_await reset_backend(*conn, query, self->settings_.reset_timeout);
                 self->release(std::move(conn), ok ? Return::Clean : Return::Close);
             },
             [](std::exception_ptr e) {

@@ -56,13 +56,25 @@ std::string shorten(std::string_view text) {
 
 }  // namespace
 
+bool ClientSession::lease_idle_server() {
+    if (draining_ && transaction_mode_) {
+        return false;
+    }
+    auto conn = pool_->try_acquire_idle();
+    if (!conn) {
+        return false;
+    }
+    on_leased(std::move(conn));
+    return true;
+}
+
 awaitable<bool> ClientSession::ensure_server() {
     if (draining_ && transaction_mode_) {
         co_await send_error("FATAL", wire::sqlstate::kAdminShutdown,
                             "terminating connection due to administrator command");
         co_return false;
     }
-    pool::ConnectResult result = co_await pool_->acquire(rt_.server_credentials(*user_));
+    pool::ConnectResult result = co_await pool_->acquire(credentials_);
     if (!result.conn) {
         SPDLOG_WARN("{} no server connection: {}", tag(), result.error.message);
         co_await send_error("FATAL", result.error.sqlstate, result.error.message);
@@ -72,21 +84,26 @@ awaitable<bool> ClientSession::ensure_server() {
         pool_->release(std::move(result.conn), pool::BackendPool::Return::Clean);
         co_return false;
     }
-    server_ = std::move(result.conn);
+    on_leased(std::move(result.conn));
+    co_return true;
+}
+
+void ClientSession::on_leased(std::unique_ptr<pool::BackendConn> conn) {
+    server_ = std::move(conn);
     SPDLOG_TRACE("{} leased s{}", tag(), server_->id);
     // Make the server session match this client's settings before its own messages run; the
     // reply to this hidden query is swallowed by pump().
-    std::string script = sync_script(params_, server_->params);
-    if (!script.empty()) {
-        std::size_t begin = own_bytes_begin().size();
-        wire::MessageWriter(to_server_own_).query(script);
+    std::size_t begin = own_bytes_begin().size();
+    script_.clear();
+    append_sync_script(params_, server_->params, script_);
+    if (!script_.empty()) {
+        wire::MessageWriter(to_server_own_).query(script_);
         own_bytes_end(begin);
         responses_.push(Kind::Query, true);
         tx_.on_hidden_query();
         server_->params.copy_replayed_from(params_);
     }
     server_ready_.cancel();
-    co_return true;
 }
 
 void ClientSession::append_client_bytes(const wire::Frame& frame) {
@@ -231,7 +248,7 @@ bool ClientSession::on_client_frame(const wire::Frame& frame) {
 }
 
 void ClientSession::on_parse(const wire::Frame& frame, const wire::ParseView& parse) {
-    if (check_session_effects(parse.query, frame, false)) {
+    if (check_session_effects(parse.query, frame, false, parse.statement)) {
         return;  // replaced by an error
     }
     if (!transaction_mode_ || parse.statement.empty()) {
@@ -255,19 +272,43 @@ void ClientSession::on_parse(const wire::Frame& frame, const wire::ParseView& pa
     if (server_->prepared.use(statement->server_name)) {
         std::vector<std::uint8_t> reply;
         wire::MessageWriter(reply).parse_complete();
-        responses_.push_synthetic(reply);
+        responses_.push_synthetic(reply,
+                                  record_parse(parse.statement, statement->server_name, false));
         return;
     }
     std::size_t begin = own_bytes_begin().size();
     wire::MessageWriter writer(to_server_own_);
     writer.parse(statement->server_name, statement->query, statement->param_count,
                  statement->param_types);
-    responses_.push(Kind::Parse, false);
+    responses_.push(Kind::Parse, false,
+                    record_parse(parse.statement, statement->server_name, true));
     if (auto evicted = server_->prepared.add(statement->server_name)) {
         writer.close('S', *evicted);
         responses_.push(Kind::Close, true);
     }
     own_bytes_end(begin);
+}
+
+std::uint32_t ClientSession::record_parse(std::string_view client_name,
+                                          const std::string& server_name, bool on_server) {
+    parse_records_.push_back({std::string(client_name), server_name, on_server});
+    return static_cast<std::uint32_t>(parse_records_.size());
+}
+
+void ClientSession::undo_parse(std::uint32_t tag) {
+    if (tag == 0 || tag > parse_records_.size()) {
+        return;
+    }
+    const ParseRecord& record = parse_records_[tag - 1];
+    if (record.on_server && server_) {
+        server_->prepared.remove(record.server_name);
+    }
+    if (!record.client_name.empty()) {
+        const PreparedStatement* current = statements_.find(record.client_name);
+        if (current != nullptr && current->server_name == record.server_name) {
+            statements_.remove(record.client_name);  // as if the Parse never happened
+        }
+    }
 }
 
 const std::string& ClientSession::ensure_prepared(const PreparedStatement& statement) {
@@ -276,7 +317,7 @@ const std::string& ClientSession::ensure_prepared(const PreparedStatement& state
         wire::MessageWriter writer(to_server_own_);
         writer.parse(statement.server_name, statement.query, statement.param_count,
                      statement.param_types);
-        responses_.push(Kind::Parse, true);
+        responses_.push(Kind::Parse, true, record_parse({}, statement.server_name, true));
         if (auto evicted = server_->prepared.add(statement.server_name)) {
             writer.close('S', *evicted);
             responses_.push(Kind::Close, true);
@@ -287,7 +328,7 @@ const std::string& ClientSession::ensure_prepared(const PreparedStatement& state
 }
 
 bool ClientSession::check_session_effects(std::string_view text, const wire::Frame& frame,
-                                          bool is_query) {
+                                          bool is_query, std::string_view parse_statement) {
     auto forward = [&] {
         if (is_query) {
             append_client_bytes(frame);
@@ -313,15 +354,24 @@ bool ClientSession::check_session_effects(std::string_view text, const wire::Fra
         statements_.clear();
         server_->prepared.clear();
     }
-    if (is_query && classification->statements.size() == 1 &&
+    // DEALLOCATE of a protocol-level statement (as a Query, or as the unnamed statement of an
+    // extended-protocol Parse): drop it under pgrouter's name. Inside a multi-statement string it
+    // is not rewritten (the server then answers 26000).
+    bool rewritable = is_query || parse_statement.empty();
+    if (rewritable && classification->statements.size() == 1 &&
         classification->statements[0].kind == sql::StatementKind::Deallocate &&
         !classification->statements[0].name.empty()) {
         if (const PreparedStatement* statement =
                 statements_.find(classification->statements[0].name)) {
-            // DEALLOCATE of a protocol-level statement: drop it under pgrouter's name.
-            const std::string& server_name = ensure_prepared(*statement);
+            const std::string server_name = ensure_prepared(*statement);
             std::size_t begin = own_bytes_begin().size();
-            wire::MessageWriter(to_server_own_).query("DEALLOCATE " + server_name);
+            wire::MessageWriter writer(to_server_own_);
+            if (is_query) {
+                writer.query("DEALLOCATE " + server_name);
+            } else {
+                writer.parse("", "DEALLOCATE " + server_name, 0, {});
+                responses_.push(Kind::Parse, false);
+            }
             own_bytes_end(begin);
             server_->prepared.remove(server_name);
             statements_.remove(classification->statements[0].name);

@@ -169,7 +169,7 @@ awaitable<void> ClientSession::run() {
             if (first.frame.type == wire::frontend::kTerminate) {
                 break;
             }
-            if (!server_ && !co_await ensure_server()) {
+            if (!server_ && !lease_idle_server() && !co_await ensure_server()) {
                 break;
             }
             // Every complete message already buffered goes to the server in one write.

@@ -207,13 +207,14 @@ awaitable<bool> ClientSession::login() {
         co_return false;
     }
     cancel_timer.timer.cancel();
+    credentials_ = rt_.server_credentials(*user_);
 
     pool_ = rt_.pools().get(database->primary, database->dbname, user_name_);
     auto startup_params = pool_->startup_params();
     if (!startup_params) {
         // First client of this pool: open a connection to learn the server's parameters (this
         // also reports a wrong server password or a missing database right away).
-        pool::ConnectResult probe = co_await pool_->acquire(rt_.server_credentials(*user_));
+        pool::ConnectResult probe = co_await pool_->acquire(credentials_);
         if (!probe.conn) {
             SPDLOG_WARN("{} cannot reach server: {}", tag(), probe.error.message);
             co_await send_error("FATAL", probe.error.sqlstate, probe.error.message);
@@ -231,8 +232,10 @@ awaitable<bool> ClientSession::login() {
     registered_cancel_ = true;
     std::vector<std::uint8_t> bytes;
     wire::MessageWriter writer(bytes);
-    for (const auto& [name, value] : params_.reported_all()) {
-        writer.parameter_status(name, value);
+    for (const auto& [name, value] : *startup_params) {
+        // The client's own start-up values for the parameters pgrouter keeps in step.
+        const std::string* own = params_.reported(name);
+        writer.parameter_status(name, own != nullptr ? std::string_view(*own) : value);
     }
     writer.backend_key_data(cancel_key_);
     writer.ready_for_query('I');

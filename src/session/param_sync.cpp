@@ -3,20 +3,24 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 
 namespace pgrouter::session {
 namespace {
 
-constexpr std::array<std::string_view, 6> kSyncedReported = {
-    "application_name", "client_encoding", "DateStyle",
-    "IntervalStyle",    "TimeZone",        "standard_conforming_strings"};
+char ascii_lower(char c) noexcept {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) {
+            return false;
+        }
+    }
+    return true;
 }
 
 template <typename Entries>
@@ -39,23 +43,27 @@ std::string reset_statement(const std::string& name) {
 
 }  // namespace
 
-bool is_synced_reported(std::string_view name) noexcept {
-    return std::any_of(kSyncedReported.begin(), kSyncedReported.end(),
-                       [&](std::string_view n) { return iequals(n, name); });
+std::optional<std::size_t> synced_slot(std::string_view name) noexcept {
+    for (std::size_t i = 0; i < kSyncedReported.size(); ++i) {
+        if (iequals(kSyncedReported[i], name)) {
+            return i;
+        }
+    }
+    return std::nullopt;
 }
 
 void ParamState::set_reported(std::string_view name, std::string_view value) {
-    auto it = find_entry(reported_, name);
-    if (it == reported_.end()) {
-        reported_.emplace_back(std::string(name), std::string(value));
-    } else if (it->second != value) {
-        it->second.assign(value);
+    if (auto slot = synced_slot(name)) {
+        auto& current = synced_[*slot];
+        if (!current || *current != value) {
+            current.emplace(value);
+        }
     }
 }
 
 const std::string* ParamState::reported(std::string_view name) const noexcept {
-    auto it = find_entry(reported_, name);
-    return it == reported_.end() ? nullptr : &it->second;
+    auto slot = synced_slot(name);
+    return slot && synced_[*slot] ? &*synced_[*slot] : nullptr;
 }
 
 void ParamState::apply(std::span<const sql::SettingChange> changes) {
@@ -104,35 +112,37 @@ std::string quote_literal(std::string_view value) {
     return out;
 }
 
-std::string sync_script(const ParamState& client, const ParamState& server) {
-    std::string script;
-    for (std::string_view name : kSyncedReported) {
-        const std::string* want = client.reported(name);
-        if (want == nullptr) {
-            continue;
-        }
-        const std::string* have = server.reported(name);
-        if (have == nullptr || *have != *want) {
+void append_sync_script(const ParamState& client, const ParamState& server, std::string& script) {
+    for (std::size_t i = 0; i < kSyncedReported.size(); ++i) {
+        const auto& want = client.synced_[i];
+        if (want && want != server.synced_[i]) {
             script += "SET ";
-            script += name;
+            script += kSyncedReported[i];
             script += " TO ";
             script += quote_literal(*want);
             script += ';';
         }
     }
-    for (const auto& [name, statement] : server.replayed()) {
-        auto it = find_entry(client.replayed(), name);
-        if (it == client.replayed().end()) {
+    if (client.replayed_.empty() && server.replayed_.empty()) {
+        return;
+    }
+    for (const auto& [name, statement] : server.replayed_) {
+        if (find_entry(client.replayed_, name) == client.replayed_.end()) {
             script += reset_statement(name);
         }
     }
-    for (const auto& [name, statement] : client.replayed()) {
-        auto it = find_entry(server.replayed(), name);
-        if (it == server.replayed().end() || it->second != statement) {
+    for (const auto& [name, statement] : client.replayed_) {
+        auto it = find_entry(server.replayed_, name);
+        if (it == server.replayed_.end() || it->second != statement) {
             script += statement;
             script += ';';
         }
     }
+}
+
+std::string sync_script(const ParamState& client, const ParamState& server) {
+    std::string script;
+    append_sync_script(client, server, script);
     return script;
 }
 

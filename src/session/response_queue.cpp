@@ -12,20 +12,26 @@ bool is_async(char type) {
 
 }  // namespace
 
-void ResponseQueue::push(Kind kind, bool hidden) {
-    entries_.push_back({kind, hidden, 0, 0});
+void ResponseQueue::push(Kind kind, bool hidden, std::uint32_t tag) {
+    entries_.push_back({kind, hidden, tag, 0, 0});
 }
 
-void ResponseQueue::push_synthetic(std::span<const std::uint8_t> bytes) {
+void ResponseQueue::push_synthetic(std::span<const std::uint8_t> bytes, std::uint32_t tag) {
     auto offset = static_cast<std::uint32_t>(synthetic_.size());
     synthetic_.insert(synthetic_.end(), bytes.begin(), bytes.end());
-    entries_.push_back({Kind::Synthetic, false, offset, static_cast<std::uint32_t>(bytes.size())});
+    entries_.push_back(
+        {Kind::Synthetic, false, tag, offset, static_cast<std::uint32_t>(bytes.size())});
 }
 
 void ResponseQueue::clear() noexcept {
     entries_.clear();
     synthetic_.clear();
     head_ = 0;
+}
+
+void ResponseQueue::reset() noexcept {
+    clear();
+    failed_.clear();
 }
 
 void ResponseQueue::pop() noexcept {
@@ -37,7 +43,7 @@ void ResponseQueue::pop() noexcept {
 
 void ResponseQueue::skip_to_sync() noexcept {
     while (head_ < entries_.size() && entries_[head_].kind != Kind::Sync) {
-        pop();
+        drop();
     }
 }
 
@@ -54,7 +60,7 @@ bool ResponseQueue::on_server_message(char type) {
             }
             // The error answers this request even when pgrouter injected it (a missing statement
             // that failed to prepare is the error of the client's Bind).
-            pop();
+            drop();
             skip_to_sync();
             return true;
         case '1':  // ParseComplete

@@ -35,9 +35,10 @@ awaitable<void> ClientSession::pump() {
             bool reusable = !server_lost_ && !tx_.server_busy() && from_server_.empty() &&
                             stream_remaining_ == 0;
             using Return = pool::BackendPool::Return;
-            release_server(!reusable                       ? Return::Close
-                           : transaction_mode_ && !pinned_ ? Return::Clean
-                                                           : Return::Reset);
+            // Session mode without a reset query hands the session on as it is, by choice.
+            bool reset =
+                pinned_ || (!transaction_mode_ && !rt_.config().limits.server_reset_query.empty());
+            release_server(!reusable ? Return::Close : reset ? Return::Reset : Return::Clean);
             if (server_lost_ && !closing_) {
                 if (!fatal_forwarded_) {
                     co_await send_error("FATAL", wire::sqlstate::kConnectionFailure,
@@ -160,6 +161,10 @@ std::size_t ClientSession::scan_server_bytes() {
         pos += r.frame.bytes.size();
     }
     responses_.pop_synthetic(emit_synthetic);
+    responses_.take_failed([this](std::uint32_t tag) { undo_parse(tag); });
+    if (responses_.empty()) {
+        parse_records_.clear();
+    }
     return pos;
 }
 
@@ -233,7 +238,8 @@ void ClientSession::release_server(pool::BackendPool::Return how) {
     pool_->release(std::move(server_), how);
     server_.reset();
     tx_.reset();
-    responses_.clear();
+    responses_.reset();
+    parse_records_.clear();
     from_server_.shrink_if_idle(64 * 1024);
 }
 

@@ -39,6 +39,7 @@ std::string base_yaml(const RouterOptions& o) {
     y += "  server_idle_timeout_ms: " + num(o.server_idle_timeout_ms) + "\n";
     y += "  server_lifetime_ms: " + num(o.server_lifetime_ms) + "\n";
     y += "  connect_timeout_ms: " + num(o.connect_timeout_ms) + "\n";
+    y += "  prepared_statements_per_server: " + num(o.prepared_statements_per_server) + "\n";
     y += "users:\n";
     y += "  - {name: app, auth: scram-sha-256, password: \"app\", server_password: \"app\"}\n";
     y += "  - {name: md5user, auth: md5, password: \"md5pw\"}\n";
@@ -47,8 +48,10 @@ std::string base_yaml(const RouterOptions& o) {
     y += "  - {name: scramonly, auth: scram-sha-256, password: " +
          quoted(topology().scramonly_verifier) + "}\n";
     y += "databases:\n";
-    y += "  app: {dbname: app, primary: \"{{primary}}\"}\n";
-    y += "  app2: {dbname: app2, primary: \"{{primary}}\"}\n";
+    for (const char* db : {"app", "app2"}) {
+        y += std::string("  ") + db + ": {dbname: " + db +
+             ", primary: \"{{primary}}\", on_session_state: " + o.on_session_state + "}\n";
+    }
     y += "limits:\n";
     y += "  max_startup_packet_bytes: " + num(o.max_startup_packet_bytes) + "\n";
     y += "  max_message_bytes: " + num(o.max_message_bytes) + "\n";

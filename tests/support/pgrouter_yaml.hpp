@@ -18,6 +18,8 @@ struct RouterOptions {
     std::uint32_t server_idle_timeout_ms = 600000;
     std::uint32_t server_lifetime_ms = 3600000;
     std::uint32_t connect_timeout_ms = 2000;
+    std::uint32_t prepared_statements_per_server = 200;  // pool.prepared_statements_per_server
+    std::string on_session_state = "pin";  // databases.<app, app2>.on_session_state: pin | error
     std::uint32_t workers = 0;
     std::uint32_t max_startup_packet_bytes = 10000;
     std::uint64_t max_message_bytes = 67108864;
@@ -32,7 +34,8 @@ struct RouterOptions {
 // listen {{listen}}; users app (scram-sha-256, password app, server_password app), md5user (md5,
 // md5pw), plainuser (scram-sha-256 to the client, plainpw; PostgreSQL asks it for a cleartext
 // password), trustuser (trust, no password), scramonly (scram-sha-256 with only the topology's
-// SCRAM verifier: pass-through); databases app and app2 on {{primary}}.
+// SCRAM verifier: pass-through); databases app and app2 on {{primary}}, both with
+// `options.on_session_state`.
 std::string base_yaml(const RouterOptions& options = {});
 
 }  // namespace pgrouter::test

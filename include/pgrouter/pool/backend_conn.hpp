@@ -44,7 +44,9 @@ struct BackendConn {
     tcp::socket socket;
     config::Address address;
     wire::CancelKey server_key;
-    session::ParamState params;              // what this server session currently has
+    session::ParamState params;  // what this server session currently has
+    // Every ParameterStatus of the start-up (what clients of this pool are told at login).
+    session::ParamState::Entries startup_status;
     session::ServerStatementCache prepared;  // pgrouter's statement names prepared here
     Clock::time_point created{};
     Clock::time_point last_used{};

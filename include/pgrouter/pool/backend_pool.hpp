@@ -42,6 +42,8 @@ public:
     // handed over by release(). `credentials` are used only when a new connection is opened.
     // Must run on a strand. On failure `error` says why (53300 on timeout, or the server's error).
     awaitable<ConnectResult> acquire(const Credentials& credentials);
+    // The fast path of acquire(): an idle connection if there is one, without waiting.
+    std::unique_ptr<BackendConn> try_acquire_idle();
 
     enum class Return { Clean, Reset, Close };
     // Gives a connection back. Clean: hand to a waiter or list it idle. Reset: run the reset query
@@ -68,6 +70,7 @@ private:
     struct Waiter;
     awaitable<ConnectResult> open(const Credentials& credentials);
     void offer_slot_locked();
+    std::unique_ptr<BackendConn> pop_idle_locked();
     void dropped_locked();
 
     asio::io_context& io_;

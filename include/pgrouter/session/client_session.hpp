@@ -52,6 +52,9 @@ private:
 
     // client_messages.cpp: what each client message becomes on the server
     awaitable<bool> ensure_server();
+    // Takes an idle server connection without suspending; false when the pool has none.
+    bool lease_idle_server();
+    void on_leased(std::unique_ptr<pool::BackendConn> conn);
     // Adds one complete client message to the batch for the server (as is, rewritten, or
     // answered by pgrouter itself). False: protocol violation.
     bool on_client_frame(const wire::Frame& frame);
@@ -60,7 +63,8 @@ private:
     const std::string& ensure_prepared(const PreparedStatement& statement);
     // Records SETs, pins or refuses statements with session effects. True when the statement was
     // replaced (error or rewritten DEALLOCATE); otherwise a Query is forwarded as is.
-    bool check_session_effects(std::string_view text, const wire::Frame& frame, bool is_query);
+    bool check_session_effects(std::string_view text, const wire::Frame& frame, bool is_query,
+                               std::string_view parse_statement = {});
     void append_client_bytes(const wire::Frame& frame);
     std::vector<std::uint8_t>& own_bytes_begin();
     void own_bytes_end(std::size_t begin);
@@ -83,6 +87,7 @@ private:
     std::string database_name_;
     std::string peer_;
     const UserAuth* user_ = nullptr;
+    pool::Credentials credentials_;  // towards servers; set once at login
     bool transaction_mode_ = true;
     bool counted_ = false;
     bool registered_cancel_ = false;
@@ -103,6 +108,7 @@ private:
     std::vector<std::uint8_t> to_client_own_;
     std::vector<asio::const_buffer> buffers_;         // run(): the batch being written
     std::vector<asio::const_buffer> client_buffers_;  // pump(): replies being written
+    std::string script_;                              // settings replay, reused
     std::size_t batch_base_ = 0;         // offset of the current message in from_client_.data()
     std::vector<std::uint8_t> pending_;  // client bytes queued while a write is in flight
     std::vector<std::uint8_t> inflight_;
@@ -116,6 +122,16 @@ private:
     ResponseQueue responses_;
     ParamState params_;
     ClientStatements statements_;
+    // Parses in flight that must be undone if the server does not carry them out (queue tags).
+    struct ParseRecord {
+        std::string client_name;  // empty for pgrouter's hidden Parse
+        std::string server_name;
+        bool on_server = true;  // the Parse was sent (not answered by pgrouter itself)
+    };
+    std::vector<ParseRecord> parse_records_;
+    std::uint32_t record_parse(std::string_view client_name, const std::string& server_name,
+                               bool on_server);
+    void undo_parse(std::uint32_t tag);
     bool pinned_ = false;
     std::size_t stream_remaining_ = 0;  // bytes of a large DataRow/CopyData still to forward
     bool server_lost_ = false;

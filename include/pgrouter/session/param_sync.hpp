@@ -2,10 +2,13 @@
 // server connection so that it matches. Pure: strings in, SQL text out, no I/O.
 //
 // Two sources: parameters the server reports with ParameterStatus (client_encoding, DateStyle,
-// TimeZone, application_name, ...) are tracked by value, exactly as reported; other session
-// parameters (search_path, ...) are tracked by the SET statement that changed them, replayed as-is.
+// TimeZone, application_name, ...) are tracked by value, exactly as reported, in fixed slots so
+// the per-transaction comparison is a handful of string compares; other session parameters
+// (search_path, ...) are tracked by the SET statement that changed them, replayed as written.
 #pragma once
 
+#include <array>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -16,30 +19,45 @@
 
 namespace pgrouter::session {
 
-// True for the parameters that PostgreSQL reports and pgrouter keeps in step per client.
-bool is_synced_reported(std::string_view name) noexcept;
+// The reported parameters pgrouter keeps in step per client, as the server spells them.
+inline constexpr std::array<std::string_view, 6> kSyncedReported = {
+    "application_name", "client_encoding", "DateStyle",
+    "IntervalStyle",    "TimeZone",        "standard_conforming_strings"};
+
+// Slot of a synced reported parameter (case-insensitive), or nullopt.
+std::optional<std::size_t> synced_slot(std::string_view name) noexcept;
+inline bool is_synced_reported(std::string_view name) noexcept {
+    return synced_slot(name).has_value();
+}
 
 class ParamState {
 public:
     using Entries = std::vector<std::pair<std::string, std::string>>;
 
-    // A ParameterStatus seen from the server (any parameter; only synced ones matter for diffs).
+    // A ParameterStatus seen from the server; parameters that are not synced are ignored.
     void set_reported(std::string_view name, std::string_view value);
     const std::string* reported(std::string_view name) const noexcept;
-    const Entries& reported_all() const noexcept { return reported_; }
 
     // Session-level SET/RESET statements that completed (committed) on this session.
     void apply(std::span<const sql::SettingChange> changes);
     const Entries& replayed() const noexcept { return replayed_; }
     void clear_replayed() noexcept { replayed_.clear(); }
-    void copy_replayed_from(const ParamState& other) { replayed_ = other.replayed_; }
+    void copy_replayed_from(const ParamState& other) {
+        if (&other != this) {
+            replayed_ = other.replayed_;
+        }
+    }
+
+    // SQL that makes `server` match `client`, appended to `script` (nothing when they match).
+    friend void append_sync_script(const ParamState& client, const ParamState& server,
+                                   std::string& script);
 
 private:
-    Entries reported_;  // name as the server spells it -> value
+    std::array<std::optional<std::string>, kSyncedReported.size()> synced_;
     Entries replayed_;  // lower-case name -> SQL that sets it
 };
 
-// SQL (one simple-query string) that makes `server` match `client`, or "" when they already match.
+// SQL (one simple-query string) that makes `server` match `client`, or "" when they match.
 std::string sync_script(const ParamState& client, const ParamState& server);
 
 // Quotes a value as a SQL string literal ('it''s').

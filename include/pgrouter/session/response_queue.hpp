@@ -26,8 +26,18 @@ public:
         Synthetic,
     };
 
-    void push(Kind kind, bool hidden);
-    void push_synthetic(std::span<const std::uint8_t> bytes);
+    // `tag` (non-zero) names an entry whose request the caller must undo if the server never
+    // carries it out: it failed, or an earlier error made the server skip it.
+    void push(Kind kind, bool hidden, std::uint32_t tag = 0);
+    void push_synthetic(std::span<const std::uint8_t> bytes, std::uint32_t tag = 0);
+    // Tags of entries dropped by an error since the last call.
+    template <typename Undo>
+    void take_failed(Undo&& undo) {
+        for (std::uint32_t tag : failed_) {
+            undo(tag);
+        }
+        failed_.clear();
+    }
 
     // Bytes of synthetic entries now at the front, to send before the next server message (or
     // right away when nothing else is owed). Pops them.
@@ -48,21 +58,30 @@ public:
     bool front_hidden() const noexcept { return !empty() && entries_[head_].hidden; }
     std::size_t size() const noexcept { return entries_.size() - head_; }
     void clear() noexcept;
+    void reset() noexcept;  // clear() and forget failed tags (a new server connection)
 
 private:
     struct Entry {
         Kind kind;
         bool hidden;
+        std::uint32_t tag = 0;
         std::uint32_t offset = 0;  // Synthetic: bytes in synthetic_
         std::uint32_t length = 0;
     };
     void pop() noexcept;
+    void drop() {  // pops an entry the server will not carry out
+        if (entries_[head_].tag != 0) {
+            failed_.push_back(entries_[head_].tag);
+        }
+        pop();
+    }
     // After an error the server skips every message up to the next Sync.
     void skip_to_sync() noexcept;
 
     std::vector<Entry> entries_;
     std::size_t head_ = 0;
     std::vector<std::uint8_t> synthetic_;
+    std::vector<std::uint32_t> failed_;
 };
 
 }  // namespace pgrouter::session

@@ -129,3 +129,25 @@ TEST(ResponseQueue, CopyThroughExtendedExecuteEndsAtCommandComplete) {
 
 }  // namespace
 }  // namespace pgrouter::session
+
+namespace pgrouter::session {
+namespace {
+
+TEST(ResponseQueue, FailedAndSkippedTaggedEntriesAreReported) {
+    ResponseQueue q;
+    q.push(Kind::Parse, false, 1);  // fails
+    const char complete[] = "1";
+    q.push_synthetic(std::span(reinterpret_cast<const std::uint8_t*>(complete), 1), 2);  // skipped
+    q.push(Kind::Parse, true, 3);                                                        // skipped
+    q.push(Kind::Sync, false);
+    q.push(Kind::Parse, false, 4);  // succeeds after the Sync
+    EXPECT_EQ(feed(q, "EZ1"), "EZ1");
+    std::vector<std::uint32_t> failed;
+    q.take_failed([&](std::uint32_t tag) { failed.push_back(tag); });
+    EXPECT_EQ(failed, (std::vector<std::uint32_t>{1, 2, 3}));
+    q.take_failed([&](std::uint32_t tag) { failed.push_back(tag); });
+    EXPECT_EQ(failed.size(), 3u);
+}
+
+}  // namespace
+}  // namespace pgrouter::session
