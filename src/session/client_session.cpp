@@ -15,7 +15,8 @@
 namespace pgrouter::session {
 namespace {
 
-constexpr std::size_t kReadChunk = 16 * 1024;
+// Small: every idle client keeps this much (it grows for big messages and shrinks back).
+constexpr std::size_t kClientReadMin = 1024;
 
 }  // namespace
 
@@ -23,7 +24,7 @@ ClientSession::ClientSession(Runtime& runtime, tcp::socket socket, std::uint64_t
     : rt_(runtime),
       client_(std::move(socket)),
       id_(id),
-      from_client_(4096),
+      from_client_(kClientReadMin),
       from_server_(0),
       server_ready_(client_.get_executor()) {
     error_code ec;
@@ -216,6 +217,7 @@ awaitable<void> ClientSession::run() {
             to_server_.clear();
             to_server_own_.clear();
             from_client_.consume(batch);
+            from_client_.shrink_if_idle(kClientReadMin);  // after a big message
             if (ec && server_) {
                 // pump() reports the loss to the client and closes the session.
                 server_lost_ = true;
@@ -246,7 +248,7 @@ awaitable<void> ClientSession::run() {
         // Read at least the rest of a partial message.
         std::size_t want =
             first.total > from_client_.size() ? first.total - from_client_.size() : 0;
-        auto space = from_client_.prepare(std::max(want, kReadChunk / 4));
+        auto space = from_client_.prepare(std::max(want, kClientReadMin));
         error_code ec;
         std::size_t n = co_await client_.async_read_some(asio::buffer(space.data(), space.size()),
                                                          asio::redirect_error(use_awaitable, ec));

@@ -240,7 +240,8 @@ void ClientSession::release_server(pool::BackendPool::Return how) {
     tx_.reset();
     responses_.reset();
     parse_records_.clear();
-    from_server_.shrink_if_idle(64 * 1024);
+    // Idle clients hold no server buffer (thousands of them would otherwise pin 16 KiB each).
+    from_server_.release_to_cache(kReadChunk);
 }
 
 }  // namespace pgrouter::session

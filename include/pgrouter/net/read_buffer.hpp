@@ -26,6 +26,10 @@ public:
         if (begin_ == end_) {
             begin_ = end_ = 0;
         }
+        if (storage_.empty() && !thread_cache().empty()) {
+            storage_ = std::move(thread_cache().back());
+            thread_cache().pop_back();
+        }
         if (storage_.size() - end_ < min_free) {
             if (begin_ > 0) {
                 std::memmove(storage_.data(), storage_.data() + begin_, end_ - begin_);
@@ -53,7 +57,27 @@ public:
         }
     }
 
+    // When empty, hands the storage to a small per-thread cache so that idle sessions hold no
+    // buffer; prepare() takes one back. Buffers of the usual size only (big ones are freed).
+    void release_to_cache(std::size_t usual) {
+        if (!empty() || storage_.empty()) {
+            return;
+        }
+        auto& cache = thread_cache();
+        if (storage_.size() == usual && cache.size() < kCacheLimit) {
+            cache.push_back(std::move(storage_));
+        }
+        storage_ = {};
+        begin_ = end_ = 0;
+    }
+
 private:
+    static constexpr std::size_t kCacheLimit = 64;
+    static std::vector<std::vector<std::uint8_t>>& thread_cache() {
+        thread_local std::vector<std::vector<std::uint8_t>> cache;
+        return cache;
+    }
+
     std::vector<std::uint8_t> storage_;
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
