@@ -143,6 +143,9 @@ def parse_args():
             + ("" if s.default else "  (opt-in)") for s in SCENARIOS),
     )
     p.add_argument("--rounds", type=int, default=3)
+    # PgBouncer runs one thread; pgrouter with one worker is the like-for-like comparison. 0 = one
+    # per CPU (pgrouter's default), which on 2 shared cores competes with PostgreSQL and pgbench.
+    p.add_argument("--pgrouter-workers", type=int, default=1)
     p.add_argument("--duration", type=int, default=10, help="seconds per pgbench run")
     p.add_argument("--pgrouter", default="build/pgrouter",
                    help="pgrouter binary (relative paths are from the repository root)")
@@ -245,13 +248,15 @@ def main():
         targets["scram"] = [
             Target("direct", "direct", pg_port),
             start_pgbouncer(procs, work, "pgbouncer", pg_port, "scram", secret),
-            start_pgrouter(procs, work, "pgrouter", args.pgrouter, pg_port, "scram", secret),
+            start_pgrouter(procs, work, "pgrouter", args.pgrouter, pg_port, "scram", secret,
+                           args.pgrouter_workers),
         ]
         if any(sc.auth == "trust" for sc in args.scenario_list):
             targets["trust"] = [
                 Target("direct", "direct", pg_port, user=kTrustUser),
                 start_pgbouncer(procs, work, "pgbouncer-trust", pg_port, "trust", ""),
-                start_pgrouter(procs, work, "pgrouter-trust", args.pgrouter, pg_port, "trust", ""),
+                start_pgrouter(procs, work, "pgrouter-trust", args.pgrouter, pg_port, "trust", "",
+                               args.pgrouter_workers),
             ]
         for auth, group in targets.items():
             for t in group:

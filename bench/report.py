@@ -183,7 +183,7 @@ def render_report(meta, scenarios, summary, runs, idle):
       f"`pgbench -i -s {a['scale']}`.")
     w("* PgBouncer: pool_mode transaction, default_pool_size 20, max_client_conn 12000, "
       "auth_type scram-sha-256. pgrouter: pool.mode transaction, pool.size 20, "
-      "pool.max_client_conn 12000, workers 0 (one per CPU), scram-sha-256. Both store the "
+      f"pool.max_client_conn 12000, workers {a.get('pgrouter_workers', 0)}, scram-sha-256. Both store the "
       f"{stored} for user bench. Trust scenarios and the idle-memory test use user bench_trust, "
       "which "
       "pg_hba.conf and both poolers trust, through separate pooler instances with the same "

@@ -299,7 +299,7 @@ def yaml_str(s):
     return json.dumps(s)  # a JSON string is a valid YAML double-quoted scalar
 
 
-def start_pgrouter(procs, work, name, binary, pg_port, auth, secret):
+def start_pgrouter(procs, work, name, binary, pg_port, auth, secret, workers=1):
     user = kBenchUser if auth == "scram" else kTrustUser
 
     def unavailable(why):
@@ -317,7 +317,7 @@ def start_pgrouter(procs, work, name, binary, pg_port, auth, secret):
     with open(cfg, "w") as f:
         f.write(
             f"""listen: "{kHost}:{port}"
-workers: 0
+workers: {workers}
 pool: {{mode: transaction, size: {kPoolSize}, max_client_conn: {kMaxClientConn},
        query_wait_timeout_ms: 30000}}
 users: [{user_yaml}]

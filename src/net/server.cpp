@@ -36,7 +36,11 @@ void log_exception(std::exception_ptr e, const char* what) {
 }  // namespace
 
 Server::Server(std::shared_ptr<const config::Config> config)
-    : config_(std::move(config)), io_(), acceptor_(io_) {
+    : config_(std::move(config)),
+      threads_(config_->workers != 0 ? config_->workers
+                                     : std::max(1u, std::thread::hardware_concurrency())),
+      io_(threads_ == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
+      acceptor_(io_) {
     runtime_ = std::make_unique<session::Runtime>(io_, config_);
 }
 
@@ -64,12 +68,8 @@ int Server::run() {
     asio::co_spawn(io_, wait_for_signals(),
                    [](std::exception_ptr e) { log_exception(e, "signal handler"); });
 
-    unsigned threads = config_->workers;
-    if (threads == 0) {
-        threads = std::max(1u, std::thread::hardware_concurrency());
-    }
     std::vector<std::thread> workers;
-    for (unsigned i = 1; i < threads; ++i) {
+    for (unsigned i = 1; i < threads_; ++i) {
         workers.emplace_back([this] { io_.run(); });
     }
     io_.run();
@@ -84,8 +84,13 @@ awaitable<void> Server::accept_loop() {
     asio::steady_timer backoff(io_);
     while (!stopping_) {
         error_code ec;
+        // One thread needs no strand: everything already runs in order on it, and the strand's
+        // queue and locks are a measurable part of the per-transaction cost.
+        asio::any_io_executor session_executor =
+            threads_ == 1 ? asio::any_io_executor(io_.get_executor())
+                          : asio::any_io_executor(asio::make_strand(io_));
         tcp::socket socket = co_await acceptor_.async_accept(
-            asio::make_strand(io_), asio::redirect_error(use_awaitable, ec));
+            session_executor, asio::redirect_error(use_awaitable, ec));
         if (ec) {
             if (stopping_ || ec == asio::error::operation_aborted) {
                 break;

@@ -24,6 +24,7 @@ private:
     awaitable<void> shutdown();
 
     std::shared_ptr<const config::Config> config_;
+    const unsigned threads_;  // I/O threads (workers, or one per core)
     // Declared before io_ so it outlives the sessions destroyed with io_'s pending handlers.
     std::unique_ptr<session::Runtime> runtime_;
     asio::io_context io_;
