@@ -15,11 +15,13 @@ base_packages=(
     procps iproute2 util-linux python3
 )
 
-# Driver smoke suites (tests/drivers/<lang>); all from Debian 12 main.
+# Real-driver suite (tests/drivers/): the Python drivers and pgjdbc from Debian 12 main; node-postgres
+# itself comes from the npm registry (tests/drivers/node/package-lock.json pins it), so only node
+# and npm are packages here. pgbench is in postgresql-client-15 already.
 drivers_packages=(
-    python3-psycopg python3-asyncpg
-    nodejs node-pg
-    default-jdk-headless libpostgresql-jdbc-java
+    python3-psycopg2 python3-psycopg python3-asyncpg
+    libpostgresql-jdbc-java default-jdk-headless
+    nodejs npm
 )
 
 usage() {
@@ -43,9 +45,16 @@ installed() {
     [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
 }
 
+# NodeSource's nodejs package bundles npm and conflicts with Debian's npm package; with it installed
+# the npm command is already there, and asking apt for npm would only fail.
+satisfied() {
+    installed "$1" && return 0
+    [ "$1" = npm ] && command -v npm >/dev/null 2>&1
+}
+
 missing=()
 for pkg in "${wanted[@]}"; do
-    installed "$pkg" || missing+=("$pkg")
+    satisfied "$pkg" || missing+=("$pkg")
 done
 
 ensure_postgres_user() {

@@ -6,7 +6,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
-./scripts/install_deps.sh || exit 1
+./scripts/install_deps.sh --drivers || exit 1
 
 # A hung test must not eat the whole CI budget (the suite should take about 30 minutes on 2 cores);
 # an empty suite is an error, not a pass.

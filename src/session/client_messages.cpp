@@ -19,7 +19,8 @@ using Kind = ResponseQueue::Kind;
 
 // Effects a transaction pooler cannot hand to the next client.
 constexpr std::uint32_t kPinningEffects = sql::kListen | sql::kAdvisoryLock | sql::kTempTable |
-                                          sql::kHoldCursor | sql::kPreparedStatement;
+                                          sql::kHoldCursor | sql::kPreparedStatement |
+                                          sql::kSetConfig;
 
 std::string_view effect_name(std::uint32_t effects) {
     if (effects & sql::kListen) {
@@ -36,6 +37,9 @@ std::string_view effect_name(std::uint32_t effects) {
     }
     if (effects & sql::kPreparedStatement) {
         return "SQL PREPARE";
+    }
+    if (effects & sql::kSetConfig) {
+        return "session setting through set_config()";
     }
     return "session state the parser could not read";
 }

@@ -307,6 +307,9 @@ Statement classify_statement(const PgQuery__RawStmt& raw, std::string_view text,
     if (facts.advisory_unlock_all) {
         statement.clears |= kAdvisoryLock;
     }
+    if (facts.session_set_config) {
+        statement.effects |= kSetConfig;
+    }
     if (tree::creates_temp_object(node)) {
         statement.effects |= kTempTable;
     }

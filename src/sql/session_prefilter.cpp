@@ -52,7 +52,7 @@ struct BodyScan {
     bool saw_temp = false;
 
     bool unsure(std::string_view word, bool quoted) noexcept {
-        if (icontains(word, "advisory")) {
+        if (icontains(word, "advisory") || icontains(word, "set_config")) {
             return true;
         }
         if (lead == Lead::SelectLike) {

@@ -79,6 +79,18 @@ bool creates_temp(const PgQuery__RangeVar* rel) noexcept {
            (str(rel->relpersistence) == "t" || is_temp_schema(str(rel->schemaname)));
 }
 
+// set_config(name, value, true) is transaction-local (PostgREST sends it every transaction); any
+// other third argument (false, a parameter, an expression) may outlive the transaction.
+bool third_arg_is_true(const PgQuery__FuncCall* call) noexcept {
+    if (call->n_args != 3 || call->args[2] == nullptr ||
+        call->args[2]->node_case != PG_QUERY__NODE__NODE_A_CONST) {
+        return false;
+    }
+    const PgQuery__AConst* value = call->args[2]->a_const;
+    return value != nullptr && value->val_case == PG_QUERY__A__CONST__VAL_BOOLVAL &&
+           value->boolval != nullptr && value->boolval->boolval;
+}
+
 void note(const ProtobufCMessage* message, Facts& facts) {
     const ProtobufCMessageDescriptor* type = message->descriptor;
     if (type == &pg_query__func_call__descriptor) {
@@ -88,6 +100,8 @@ void note(const ProtobufCMessage* message, Facts& facts) {
                               std::find(kSessionAdvisoryLocks.begin(), kSessionAdvisoryLocks.end(),
                                         name) != kSessionAdvisoryLocks.end();
         facts.advisory_unlock_all = facts.advisory_unlock_all || name == "pg_advisory_unlock_all";
+        facts.session_set_config =
+            facts.session_set_config || (name == "set_config" && !third_arg_is_true(call));
         facts.writes = facts.writes || is_writing_function(name);
     } else if (type == &pg_query__locking_clause__descriptor ||
                type == &pg_query__insert_stmt__descriptor ||

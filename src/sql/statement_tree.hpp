@@ -18,8 +18,9 @@ inline std::string_view str(const char* s) noexcept {
 
 // What a walk over a statement's whole tree found.
 struct Facts {
-    bool writes = false;         // anything that stops a SELECT from being read-only
-    bool advisory_lock = false;  // a session-level advisory lock function is called
+    bool writes = false;              // anything that stops a SELECT from being read-only
+    bool advisory_lock = false;       // a session-level advisory lock function is called
+    bool session_set_config = false;  // set_config(name, value, is_local) not provably local
     bool advisory_unlock_all = false;
 };
 

@@ -69,6 +69,8 @@ enum SessionEffect : std::uint32_t {
     kPreparedStatement = 1u << 5,  // SQL-level PREPARE
     kDiscardAll = 1u << 6,
     kSessionAuthorization = 1u << 7,  // SET/RESET ROLE, SET/RESET SESSION AUTHORIZATION
+    kSetConfig =
+        1u << 8,  // set_config(..., is_local) not provably true: a value pgrouter cannot replay
 };
 
 struct Statement {
