@@ -153,11 +153,9 @@ awaitable<void> ClientSession::run() {
     }
     const auto max_message = rt_.config().limits.max_message_bytes;
     auto self = shared_from_this();
-    pump_running_ = true;
     asio::co_spawn(
         client_.get_executor(), [self]() { return self->pump(); },
         [self](std::exception_ptr e) {
-            self->pump_running_ = false;
             if (e) {
                 SPDLOG_ERROR("{} server pump failed", self->tag());
                 self->close();

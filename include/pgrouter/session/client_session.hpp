@@ -137,7 +137,6 @@ private:
     bool server_lost_ = false;
     bool closing_ = false;
     bool draining_ = false;
-    bool pump_running_ = false;
     bool fatal_forwarded_ = false;
 
     // Session-level SETs are recorded only once their transaction commits.
