@@ -30,9 +30,13 @@ usage() {
 }
 
 wanted=("${base_packages[@]}")
+drivers=0
 for arg in "$@"; do
     case "$arg" in
-        --drivers) wanted+=("${drivers_packages[@]}") ;;
+        --drivers)
+            wanted+=("${drivers_packages[@]}")
+            drivers=1
+            ;;
         -h | --help) usage ;;
         *)
             echo "install_deps: unknown group '$arg'" >&2
@@ -119,6 +123,15 @@ if ! installed postgresql-common; then
 fi
 
 apt_install "${missing[@]}"
+
+# node-postgres from Debian as well, where it can be installed: the driver suite takes pg from the
+# npm registry (package-lock.json) and falls back to this copy when the registry cannot be reached
+# (a machine whose HTTPS goes through a proxy its Node.js does not trust). It only installs next to
+# Debian's own nodejs; with NodeSource's nodejs apt refuses it, which is fine.
+if [ "$drivers" -eq 1 ] && ! installed node-pg; then
+    apt_install node-pg >/dev/null 2>&1 ||
+        echo "install_deps: node-pg not installable with this nodejs (pg comes from npm)"
+fi
 
 # Only the pgbouncer binary is used (bench/ runs its own instance). Its packaged service listens on
 # 6432, the port pgrouter's demo uses, so do not let it start at the next boot either.

@@ -177,9 +177,22 @@ prepare_driver() {
             ;;
         node_pg)
             command -v npm >/dev/null || die "npm not found (scripts/install_deps.sh --drivers)"
-            # The exact pg version is pinned by the committed package-lock.json.
-            (cd "$here/node" && npm ci --no-audit --no-fund --loglevel=error) \
-                >"$work/npm.log" 2>&1 || { cat "$work/npm.log" >&2; die "npm ci failed"; }
+            # The exact pg version is pinned by the committed package-lock.json. The system CA
+            # bundle is trusted too (Node.js ships its own list, which lacks a proxy's CA).
+            local ca=()
+            [ -f /etc/ssl/certs/ca-certificates.crt ] && ca=(--cafile=/etc/ssl/certs/ca-certificates.crt)
+            if ! (cd "$here/node" && npm ci --no-audit --no-fund --loglevel=error "${ca[@]}") \
+                >"$work/npm.log" 2>&1; then
+                if [ -d /usr/share/nodejs/pg ]; then
+                    # Debian's node-pg (scripts/install_deps.sh --drivers installs it where it can).
+                    echo "run_driver: npm registry unreachable; using Debian's node-pg" >&2
+                    rm -rf "$here/node/node_modules"
+                    export NODE_PATH=/usr/share/nodejs
+                else
+                    cat "$work/npm.log" >&2
+                    die "npm ci failed and Debian's node-pg is not installed"
+                fi
+            fi
             ;;
         pgbench)
             [ -x "$pg_bin/pgbench" ] || die "$pg_bin/pgbench not found"
