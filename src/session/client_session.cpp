@@ -177,7 +177,9 @@ awaitable<void> ClientSession::run() {
             bool terminate = false;
             const char* violation = nullptr;
             while (batch < data.size()) {
-                wire::DecodeResult r = wire::decode_frame(data.subspan(batch), max_message);
+                // The first message was decoded above; do not frame it twice.
+                wire::DecodeResult r =
+                    batch == 0 ? first : wire::decode_frame(data.subspan(batch), max_message);
                 if (r.status == wire::DecodeStatus::NeedMore) {
                     break;
                 }
@@ -222,13 +224,13 @@ awaitable<void> ClientSession::run() {
                 server_->socket.cancel();
             }
             // Replies pgrouter gives itself with nothing owed before them go out now.
-            to_client_own_.clear();
-            responses_.pop_synthetic([this](std::span<const std::uint8_t> bytes) {
-                to_client_own_.insert(to_client_own_.end(), bytes.begin(), bytes.end());
+            // (A vector of run()'s own: to_client_own_ belongs to pump(), whose write may be in
+            // flight from it.)
+            std::vector<std::uint8_t> replies;
+            responses_.pop_synthetic([&replies](std::span<const std::uint8_t> bytes) {
+                replies.insert(replies.end(), bytes.begin(), bytes.end());
             });
-            if (!to_client_own_.empty()) {
-                std::vector<std::uint8_t> replies;
-                replies.swap(to_client_own_);
+            if (!replies.empty()) {
                 co_await send_client(replies);
             }
             if (terminate) {

@@ -48,9 +48,9 @@ void MessageWriter::put_cstr(std::string_view s) {
     put_u8(0);
 }
 
-void MessageWriter::error_response(std::string_view severity, std::string_view sqlstate,
-                                   std::string_view message, std::string_view detail) {
-    const std::size_t at = begin(backend::kErrorResponse);
+// The fields ErrorResponse and NoticeResponse share: severity (localised and not), code, message.
+void MessageWriter::put_notice_fields(std::string_view severity, std::string_view sqlstate,
+                                      std::string_view message) {
     put_u8('S');
     put_cstr(severity);
     put_u8('V');
@@ -59,6 +59,12 @@ void MessageWriter::error_response(std::string_view severity, std::string_view s
     put_cstr(sqlstate);
     put_u8('M');
     put_cstr(message);
+}
+
+void MessageWriter::error_response(std::string_view severity, std::string_view sqlstate,
+                                   std::string_view message, std::string_view detail) {
+    const std::size_t at = begin(backend::kErrorResponse);
+    put_notice_fields(severity, sqlstate, message);
     if (!detail.empty()) {
         put_u8('D');
         put_cstr(detail);
@@ -70,14 +76,7 @@ void MessageWriter::error_response(std::string_view severity, std::string_view s
 void MessageWriter::notice_response(std::string_view severity, std::string_view sqlstate,
                                     std::string_view message) {
     const std::size_t at = begin(backend::kNoticeResponse);
-    put_u8('S');
-    put_cstr(severity);
-    put_u8('V');
-    put_cstr(severity);
-    put_u8('C');
-    put_cstr(sqlstate);
-    put_u8('M');
-    put_cstr(message);
+    put_notice_fields(severity, sqlstate, message);
     put_u8(0);
     finish(at);
 }

@@ -80,6 +80,8 @@ private:
     void put_i32(std::int32_t v) { put_u32(static_cast<std::uint32_t>(v)); }
     void put_bytes(std::string_view s);
     void put_cstr(std::string_view s);
+    void put_notice_fields(std::string_view severity, std::string_view sqlstate,
+                           std::string_view message);
 
     std::vector<std::uint8_t>& out_;
 };
