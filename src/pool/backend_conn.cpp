@@ -8,7 +8,7 @@
 
 #include "pgrouter/auth/md5.hpp"
 #include "pgrouter/auth/scram.hpp"
-#include "pgrouter/net/frame_io.hpp"
+#include "pgrouter/io/frame_io.hpp"
 #include "pgrouter/wire/message_type.hpp"
 #include "pgrouter/wire/messages.hpp"
 #include "pgrouter/wire/sqlstate.hpp"
@@ -141,7 +141,7 @@ awaitable<ConnectResult> connect_backend(const config::Address& address, const s
     conn->address = address;
     conn->id = id;
     error_code ec;
-    net::SocketDeadline deadline(strand, conn->socket, timeout);
+    io::SocketDeadline deadline(strand, conn->socket, timeout);
 
     tcp::resolver resolver(strand);
     auto endpoints = co_await resolver.async_resolve(address.host, std::to_string(address.port),
@@ -166,12 +166,12 @@ awaitable<ConnectResult> connect_backend(const config::Address& address, const s
         const wire::StartupParam params[] = {{"user", credentials.user}, {"database", dbname}};
         writer.startup_message(params);
     }
-    co_await net::write_all(conn->socket, out, ec);
+    co_await io::write_all(conn->socket, out, ec);
 
-    net::ReadBuffer buf(4096);
+    io::ReadBuffer buf(4096);
     std::optional<auth::ScramClient> scram;
     while (!ec) {
-        wire::DecodeResult r = co_await net::read_frame(conn->socket, buf, kMaxStartupMessage, ec);
+        wire::DecodeResult r = co_await io::read_frame(conn->socket, buf, kMaxStartupMessage, ec);
         if (ec) {
             break;
         }
@@ -196,7 +196,7 @@ awaitable<ConnectResult> connect_backend(const config::Address& address, const s
                     co_return result;
                 }
                 if (!out.empty()) {
-                    co_await net::write_all(conn->socket, out, ec);
+                    co_await io::write_all(conn->socket, out, ec);
                 }
                 break;
             }
@@ -232,15 +232,15 @@ awaitable<ConnectResult> connect_backend(const config::Address& address, const s
 awaitable<bool> reset_backend(BackendConn& conn, const std::string& query,
                               std::chrono::milliseconds timeout) {
     auto strand = co_await asio::this_coro::executor;
-    net::SocketDeadline deadline(strand, conn.socket, timeout);
+    io::SocketDeadline deadline(strand, conn.socket, timeout);
     std::vector<std::uint8_t> out;
     wire::MessageWriter(out).query(query);
     error_code ec;
-    co_await net::write_all(conn.socket, out, ec);
-    net::ReadBuffer buf(1024);
+    co_await io::write_all(conn.socket, out, ec);
+    io::ReadBuffer buf(1024);
     bool failed = false;
     while (!ec) {
-        wire::DecodeResult r = co_await net::read_frame(conn.socket, buf, kMaxStartupMessage, ec);
+        wire::DecodeResult r = co_await io::read_frame(conn.socket, buf, kMaxStartupMessage, ec);
         if (ec || r.status != wire::DecodeStatus::Complete) {
             co_return false;
         }
@@ -266,7 +266,7 @@ awaitable<void> send_cancel(const config::Address& address, wire::CancelKey key,
                             std::chrono::milliseconds timeout) {
     auto strand = co_await asio::this_coro::executor;
     tcp::socket socket(strand);
-    net::SocketDeadline deadline(strand, socket, timeout);
+    io::SocketDeadline deadline(strand, socket, timeout);
     error_code ec;
     tcp::resolver resolver(strand);
     auto endpoints = co_await resolver.async_resolve(address.host, std::to_string(address.port),
@@ -280,7 +280,7 @@ awaitable<void> send_cancel(const config::Address& address, wire::CancelKey key,
     }
     std::vector<std::uint8_t> out;
     wire::MessageWriter(out).cancel_request(key);
-    co_await net::write_all(socket, out, ec);
+    co_await io::write_all(socket, out, ec);
     // PostgreSQL closes the connection after reading the request; wait for that so the request is
     // processed before we return.
     std::uint8_t byte;

@@ -47,7 +47,7 @@ awaitable<ConnectResult> BackendPool::open(const Credentials& credentials) {
         dropped_locked();
     } else if (!startup_params_) {
         startup_params_ =
-            std::make_shared<const session::ParamState::Entries>(result.conn->startup_status);
+            std::make_shared<const backend::ParamState::Entries>(result.conn->startup_status);
     }
     co_return result;
 }
@@ -215,7 +215,7 @@ awaitable<void> BackendPool::add_idle(const Credentials& credentials) {
     }
 }
 
-std::shared_ptr<const session::ParamState::Entries> BackendPool::startup_params() const {
+std::shared_ptr<const backend::ParamState::Entries> BackendPool::startup_params() const {
     std::lock_guard lock(mutex_);
     return startup_params_;
 }

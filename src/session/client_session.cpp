@@ -1,32 +1,47 @@
-// pgrouter/session/client_session.cpp — the data plane of one client: forwarding in both
-// directions, leasing and releasing server connections, settings replay. Bytes are forwarded as
-// received.
+// pgrouter/session/client_session.cpp — the client side of one session: lifecycle, the client
+// reader that takes each message through frame → understand → route → attach → rewrite → write,
+// streaming of messages too large to buffer, and the client writer. Bytes are forwarded as received.
 #include "pgrouter/session/client_session.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include "pgrouter/net/frame_io.hpp"
-#include "pgrouter/sql/classify.hpp"
+#include "pgrouter/io/frame_io.hpp"
 #include "pgrouter/wire/message_type.hpp"
-#include "pgrouter/wire/messages.hpp"
 #include "pgrouter/wire/sqlstate.hpp"
 #include "pgrouter/wire/writer.hpp"
 
 namespace pgrouter::session {
 namespace {
 
-// Small: every idle client keeps this much (it grows for big messages and shrinks back).
-constexpr std::size_t kClientReadMin = 1024;
+// Client reads: a buffer from the thread's cache while bytes are being handled, none while idle.
+constexpr std::size_t kClientReadChunk = 16 * 1024;
+// Messages at least this large are streamed to the server as they arrive instead of buffered
+// whole. A Query is buffered up to a larger size: its text is parsed for session effects.
+constexpr std::size_t kStreamBind = 64 * 1024;
+constexpr std::size_t kStreamQuery = 1024 * 1024;
+
+std::size_t stream_threshold(char type) {
+    switch (type) {
+        case wire::frontend::kBind:
+        case wire::frontend::kCopyData:
+            return kStreamBind;
+        case wire::frontend::kQuery:
+            return kStreamQuery;
+        default:
+            return SIZE_MAX;  // buffered whole (up to limits.max_message_bytes)
+    }
+}
+
+const char* violation_text(wire::DecodeStatus status) {
+    return status == wire::DecodeStatus::TooLarge ? "invalid message length (larger than "
+                                                    "limits.max_message_bytes)"
+                                                  : "invalid message length";
+}
 
 }  // namespace
 
 ClientSession::ClientSession(Runtime& runtime, tcp::socket socket, std::uint64_t id)
-    : rt_(runtime),
-      client_(std::move(socket)),
-      id_(id),
-      from_client_(kClientReadMin),
-      from_server_(0),
-      server_ready_(client_.get_executor()) {
+    : rt_(runtime), client_(std::move(socket)), id_(id), from_client_(0) {
     error_code ec;
     auto endpoint = client_.remote_endpoint(ec);
     peer_ = ec ? "?" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
@@ -67,30 +82,34 @@ void ClientSession::start() {
 void ClientSession::drain() {
     asio::post(client_.get_executor(), [self = shared_from_this()] {
         self->draining_ = true;
-        if (!self->server_ && !self->closing_) {
-            asio::co_spawn(
-                self->client_.get_executor(),
-                [self]() -> awaitable<void> {
-                    co_await self->send_error("FATAL", wire::sqlstate::kAdminShutdown,
-                                              "terminating connection due to administrator "
-                                              "command");
-                    self->close();
-                },
-                asio::detached);
-        } else if (self->server_) {
-            // Session mode holds a server between transactions: let pump() notice the boundary.
-            self->server_->socket.cancel();
+        if (self->closing_) {
+            return;
         }
+        if (link::ServerLink* link = self->attached()) {
+            // Session mode holds a server between transactions: let pump() notice the boundary.
+            error_code ignored;
+            link->socket().cancel(ignored);
+            return;
+        }
+        asio::co_spawn(
+            self->client_.get_executor(),
+            [self]() -> awaitable<void> {
+                co_await self->send_error("FATAL", wire::sqlstate::kAdminShutdown,
+                                          "terminating connection due to administrator command");
+                self->close();
+            },
+            asio::detached);
     });
 }
 
 void ClientSession::cancel_current_query() {
     asio::post(client_.get_executor(), [self = shared_from_this()] {
-        if (!self->server_) {
+        link::ServerLink* link = self->attached();
+        if (link == nullptr) {
             return;  // nothing running: a stale cancel does nothing, as in PostgreSQL
         }
         asio::co_spawn(self->client_.get_executor(),
-                       pool::send_cancel(self->server_->address, self->server_->server_key,
+                       pool::send_cancel(link->conn().address, link->conn().server_key,
                                          self->rt_.config().pool.connect_timeout),
                        asio::detached);
     });
@@ -101,17 +120,17 @@ void ClientSession::close() {
         return;
     }
     closing_ = true;
+    error_code ignored;
     if (writing_) {
         close_when_flushed_ = true;
+        client_.cancel(ignored);  // the reader; the write in flight finishes first
     } else {
-        error_code ignored;
         client_.shutdown(tcp::socket::shutdown_both, ignored);
         client_.close(ignored);
     }
-    if (server_) {
-        server_->socket.cancel();
+    for (auto& link : links_) {
+        link->socket().cancel(ignored);
     }
-    server_ready_.cancel();
 }
 
 awaitable<void> ClientSession::send_client(std::span<const std::uint8_t> bytes) {
@@ -121,13 +140,17 @@ awaitable<void> ClientSession::send_client(std::span<const std::uint8_t> bytes) 
     }
     writing_ = true;
     error_code ec;
-    co_await net::write_all(client_, bytes, ec);
+    co_await io::write_all(client_, bytes, ec);
     while (!ec && !pending_.empty()) {
         inflight_.swap(pending_);
-        co_await net::write_all(client_, inflight_, ec);
+        co_await io::write_all(client_, inflight_, ec);
         inflight_.clear();
     }
     writing_ = false;
+    if (pending_.capacity() > kClientReadChunk) {
+        std::vector<std::uint8_t>().swap(pending_);  // after a burst, an idle client keeps none
+        std::vector<std::uint8_t>().swap(inflight_);
+    }
     if (ec || close_when_flushed_) {
         pending_.clear();
         error_code ignored;
@@ -151,116 +174,184 @@ awaitable<void> ClientSession::run() {
         close();
         co_return;
     }
-    const auto max_message = rt_.config().limits.max_message_bytes;
-    auto self = shared_from_this();
-    asio::co_spawn(
-        client_.get_executor(), [self]() { return self->pump(); },
-        [self](std::exception_ptr e) {
-            if (e) {
-                SPDLOG_ERROR("{} server pump failed", self->tag());
-                self->close();
+    const std::size_t max_message = rt_.config().limits.max_message_bytes;
+    error_code ec;
+    // Reads below are non-blocking after a readiness wait: an idle client holds no buffer, and a
+    // read costs one system call.
+    client_.non_blocking(true, ec);
+    while (!closing_ && !ec) {
+        if (client_stream_remaining_ > 0 && !from_client_.empty()) {
+            // The rest of a large message goes to the server as it arrives.
+            std::size_t take = std::min(client_stream_remaining_, from_client_.size());
+            client_stream_remaining_ -= take;
+            if (attached() == nullptr) {
+                from_client_.consume(take);  // the server is gone; the pump tells the client
+                continue;
             }
-        });
-
-    while (!closing_) {
-        wire::DecodeResult first = wire::decode_frame(from_client_.data(), max_message);
-        if (first.status == wire::DecodeStatus::Complete) {
-            if (first.frame.type == wire::frontend::kTerminate) {
+            attached()->out().borrow(0, take);
+            batch_base_ = 0;
+            if (!co_await flush_to_server()) {
                 break;
             }
-            if (!server_ && !lease_idle_server() && !co_await ensure_server()) {
-                break;
-            }
-            // Every complete message already buffered goes to the server in one write.
-            auto data = from_client_.data();
-            std::size_t batch = 0;
-            bool terminate = false;
-            const char* violation = nullptr;
-            while (batch < data.size()) {
-                // The first message was decoded above; do not frame it twice.
-                wire::DecodeResult r =
-                    batch == 0 ? first : wire::decode_frame(data.subspan(batch), max_message);
-                if (r.status == wire::DecodeStatus::NeedMore) {
-                    break;
-                }
-                if (r.status != wire::DecodeStatus::Complete) {
-                    violation = r.status == wire::DecodeStatus::TooLarge
-                                    ? "message too large (limits.max_message_bytes)"
-                                    : "invalid message length";
-                    break;
-                }
-                if (r.frame.type == wire::frontend::kTerminate) {
-                    terminate = true;
-                    break;
-                }
-                batch_base_ = batch;
-                if (!on_client_frame(r.frame)) {
-                    violation = "invalid frontend message type or content";
-                    break;
-                }
-                batch += r.frame.bytes.size();
-            }
-            if (violation != nullptr) {
-                co_await send_error("FATAL", wire::sqlstate::kProtocolViolation, violation);
-                break;
-            }
-            buffers_.clear();
-            for (const Segment& seg : to_server_) {
-                const std::uint8_t* base = seg.own ? to_server_own_.data() : data.data();
-                buffers_.push_back(asio::buffer(base + seg.offset, seg.length));
-            }
-            error_code ec;
-            if (!buffers_.empty()) {
-                co_await asio::async_write(server_->socket, buffers_,
-                                           asio::redirect_error(use_awaitable, ec));
-            }
-            to_server_.clear();
-            to_server_own_.clear();
-            from_client_.consume(batch);
-            from_client_.shrink_if_idle(kClientReadMin);  // after a big message
-            if (ec && server_) {
-                // pump() reports the loss to the client and closes the session.
-                server_lost_ = true;
-                server_->socket.cancel();
-            }
-            // Replies pgrouter gives itself with nothing owed before them go out now.
-            // (A vector of run()'s own: to_client_own_ belongs to pump(), whose write may be in
-            // flight from it.)
-            std::vector<std::uint8_t> replies;
-            responses_.pop_synthetic([&replies](std::span<const std::uint8_t> bytes) {
-                replies.insert(replies.end(), bytes.begin(), bytes.end());
-            });
-            if (!replies.empty()) {
-                co_await send_client(replies);
-            }
-            if (terminate) {
-                break;
-            }
+            from_client_.consume(take);
             continue;
         }
-        if (first.status != wire::DecodeStatus::NeedMore) {
-            co_await send_error("FATAL", wire::sqlstate::kProtocolViolation,
-                                first.status == wire::DecodeStatus::TooLarge
-                                    ? "message too large (limits.max_message_bytes)"
-                                    : "invalid message length");
-            break;
+        wire::DecodeResult first{};
+        if (client_stream_remaining_ == 0 && !from_client_.empty()) {
+            first = wire::decode_frame(from_client_.data(), max_message);
+            if (first.status == wire::DecodeStatus::Complete) {
+                if (!co_await handle_batch(max_message)) {
+                    break;
+                }
+                continue;
+            }
+            if (first.status != wire::DecodeStatus::NeedMore) {
+                co_await send_error("FATAL", wire::sqlstate::kProtocolViolation,
+                                    violation_text(first.status));
+                break;
+            }
+            if (first.total >= stream_threshold(first.type)) {
+                bool started = false;
+                if (!co_await start_stream(first, started)) {
+                    break;
+                }
+                if (started) {
+                    continue;
+                }
+            }
         }
-        // Read at least the rest of a partial message.
-        std::size_t want =
-            first.total > from_client_.size() ? first.total - from_client_.size() : 0;
-        auto space = from_client_.prepare(std::max(want, kClientReadMin));
-        error_code ec;
-        std::size_t n = co_await client_.async_read_some(asio::buffer(space.data(), space.size()),
-                                                         asio::redirect_error(use_awaitable, ec));
-        if (ec) {
-            break;
+        if (from_client_.empty()) {
+            from_client_.release_to_cache(kClientReadChunk);
+            co_await client_.async_wait(tcp::socket::wait_read,
+                                        asio::redirect_error(use_awaitable, ec));
+            if (ec) {
+                break;
+            }
         }
-        from_client_.commit(n);
+        // A partial message below the stream threshold is read whole; anything streamed or
+        // framed is read a chunk at a time.
+        std::size_t want = kClientReadChunk;
+        if (client_stream_remaining_ == 0 && first.total > from_client_.size() &&
+            first.total < stream_threshold(first.type)) {
+            want = std::max(want, first.total - from_client_.size());
+        }
+        auto space = from_client_.prepare(want);
+        std::size_t n = client_.read_some(asio::buffer(space.data(), space.size()), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            ec = {};
+            co_await client_.async_wait(tcp::socket::wait_read,
+                                        asio::redirect_error(use_awaitable, ec));
+            continue;
+        }
+        if (!ec) {
+            from_client_.commit(n);
+        }
     }
     if (rt_.config().log.connections) {
         SPDLOG_INFO("{} closing", tag());
     }
     close();
+}
+
+awaitable<bool> ClientSession::handle_batch(std::size_t max_message) {
+    // Every complete message already buffered is handled, then written in one go.
+    auto data = from_client_.data();
+    std::size_t batch = 0;
+    bool terminate = false;
+    const char* violation = nullptr;
+    replies_.clear();
+    while (batch < data.size()) {
+        wire::DecodeResult r = wire::decode_frame(data.subspan(batch), max_message);
+        if (r.status == wire::DecodeStatus::NeedMore) {
+            break;
+        }
+        if (r.status != wire::DecodeStatus::Complete) {
+            violation = violation_text(r.status);
+            break;
+        }
+        if (r.frame.type == wire::frontend::kTerminate) {
+            terminate = true;
+            break;
+        }
+        // frame → understand → (answered here) or route → attach → rewrite for that server
+        Request request = understand(r.frame, false, statements_, transaction_mode_,
+                                     rt_.statements());
+        if (!request.valid) {
+            violation = "invalid frontend message type or content";
+            break;
+        }
+        if (!answer_without_server(request)) {
+            if (attached() == nullptr) {
+                // Replies pgrouter gave before this point go out first: nothing is owed yet.
+                if (!replies_.empty()) {
+                    co_await send_client(replies_);
+                    replies_.clear();
+                }
+                if (!co_await attach(request)) {
+                    co_return false;
+                }
+            }
+            batch_base_ = batch;
+            rewrite(r.frame, request);
+        }
+        batch += r.frame.bytes.size();
+    }
+    if (violation != nullptr) {
+        co_await send_error("FATAL", wire::sqlstate::kProtocolViolation, violation);
+        co_return false;
+    }
+    if (attached() != nullptr && !co_await flush_to_server()) {
+        co_return false;
+    }
+    from_client_.consume(batch);
+    if (!replies_.empty()) {
+        co_await send_client(replies_);
+        replies_.clear();
+    }
+    co_return !terminate;
+}
+
+awaitable<bool> ClientSession::start_stream(const wire::DecodeResult& head, bool& started) {
+    auto data = from_client_.data();
+    wire::Frame frame{head.type, data};
+    Request request = understand(frame, true, statements_, transaction_mode_, rt_.statements());
+    if (!request.valid) {
+        co_return true;  // the head is not all here yet (a Bind's names): read on
+    }
+    if (attached() == nullptr && !co_await attach(request)) {
+        co_return false;
+    }
+    started = true;
+    batch_base_ = 0;
+    rewrite(frame, request);
+    client_stream_remaining_ = head.total - data.size();
+    if (!co_await flush_to_server()) {
+        co_return false;
+    }
+    from_client_.consume(data.size());
+    co_return true;
+}
+
+awaitable<bool> ClientSession::flush_to_server() {
+    // A copy: the pump may drop the link from the session (server lost) while this write runs.
+    std::shared_ptr<link::ServerLink> link = links_.front();
+    buffers_.clear();
+    link->out().for_each(from_client_.data(), [this](std::span<const std::uint8_t> bytes) {
+        buffers_.push_back(asio::buffer(bytes.data(), bytes.size()));
+    });
+    error_code ec;
+    if (!buffers_.empty()) {
+        co_await asio::async_write(link->socket(), buffers_,
+                                   asio::redirect_error(use_awaitable, ec));
+    }
+    link->out().clear();
+    if (ec && !link->lost) {
+        // The pump reports the loss to the client and closes the session.
+        link->lost = true;
+        error_code ignored;
+        link->socket().cancel(ignored);
+    }
+    co_return !closing_;
 }
 
 }  // namespace pgrouter::session

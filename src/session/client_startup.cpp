@@ -6,7 +6,7 @@
 #include "pgrouter/auth/md5.hpp"
 #include "pgrouter/auth/scram.hpp"
 #include "pgrouter/logging/logging.hpp"
-#include "pgrouter/net/frame_io.hpp"
+#include "pgrouter/io/frame_io.hpp"
 #include "pgrouter/session/client_session.hpp"
 #include "pgrouter/wire/message_type.hpp"
 #include "pgrouter/wire/messages.hpp"
@@ -99,7 +99,7 @@ awaitable<bool> ClientSession::login() {
     error_code ec;
     wire::StartupDecode startup;
     for (;;) {
-        startup = co_await net::read_startup(client_, from_client_,
+        startup = co_await io::read_startup(client_, from_client_,
                                              config.limits.max_startup_packet_bytes, ec);
         if (ec) {
             if (timed_out) {
@@ -124,7 +124,7 @@ awaitable<bool> ClientSession::login() {
                 co_return false;
             }
             static const std::uint8_t kNo = 'N';
-            co_await net::write_all(client_, std::span(&kNo, 1), ec);
+            co_await io::write_all(client_, std::span(&kNo, 1), ec);
             if (ec) {
                 co_return false;
             }
@@ -200,8 +200,9 @@ awaitable<bool> ClientSession::login() {
         }
         co_return false;
     }
-    const config::DatabaseConfig* database = config.find_database(database_name_);
-    if (database == nullptr) {
+    database_ = config.find_database(database_name_);
+    topology_ = rt_.topology().find(database_name_);
+    if (database_ == nullptr || topology_ == nullptr) {
         co_await send_error("FATAL", wire::sqlstate::kInvalidCatalogName,
                             "database \"" + database_name_ + "\" does not exist");
         co_return false;
@@ -209,19 +210,19 @@ awaitable<bool> ClientSession::login() {
     cancel_timer.timer.cancel();
     credentials_ = rt_.server_credentials(*user_);
 
-    pool_ = rt_.pools().get(database->primary, database->dbname, user_name_);
-    auto startup_params = pool_->startup_params();
+    auto& pool = pool_for(topology_->primary);
+    auto startup_params = pool->startup_params();
     if (!startup_params) {
         // First client of this pool: open a connection to learn the server's parameters (this
         // also reports a wrong server password or a missing database right away).
-        pool::ConnectResult probe = co_await pool_->acquire(credentials_);
+        pool::ConnectResult probe = co_await pool->acquire(credentials_);
         if (!probe.conn) {
             SPDLOG_WARN("{} cannot reach server: {}", tag(), probe.error.message);
             co_await send_error("FATAL", probe.error.sqlstate, probe.error.message);
             co_return false;
         }
-        pool_->release(std::move(probe.conn), pool::BackendPool::Return::Clean);
-        startup_params = pool_->startup_params();
+        pool->release(std::move(probe.conn), pool::BackendPool::Return::Clean);
+        startup_params = pool->startup_params();
     }
     for (const auto& [name, value] : *startup_params) {
         params_.set_reported(name, value);
@@ -232,10 +233,12 @@ awaitable<bool> ClientSession::login() {
     registered_cancel_ = true;
     std::vector<std::uint8_t> bytes;
     wire::MessageWriter writer(bytes);
+    told_.reserve(startup_params->size());
     for (const auto& [name, value] : *startup_params) {
         // The client's own start-up values for the parameters pgrouter keeps in step.
         const std::string* own = params_.reported(name);
-        writer.parameter_status(name, own != nullptr ? std::string_view(*own) : value);
+        told_.emplace_back(name, own != nullptr ? *own : value);
+        writer.parameter_status(name, told_.back().second);
     }
     writer.backend_key_data(cancel_key_);
     writer.ready_for_query('I');
@@ -250,14 +253,14 @@ void ClientSession::adopt_startup_params(
     const std::vector<std::pair<std::string, std::string>>& params) {
     std::vector<sql::SettingChange> changes;
     for (const auto& [name, value] : params) {
-        if (is_synced_reported(name)) {
+        if (backend::is_synced_reported(name)) {
             params_.set_reported(name, value);
         } else {
             std::string lower = name;
             std::transform(lower.begin(), lower.end(), lower.begin(),
                            [](unsigned char c) { return std::tolower(c); });
             changes.push_back(
-                {sql::SettingAction::Set, lower, "SET " + lower + " TO " + quote_literal(value)});
+                {sql::SettingAction::Set, lower, "SET " + lower + " TO " + backend::quote_literal(value)});
         }
     }
     params_.apply(changes);
@@ -280,7 +283,7 @@ awaitable<bool> ClientSession::authenticate(const UserAuth* user, const std::str
         co_return co_await fail(wire::sqlstate::kInvalidPassword, password_failed(user_name));
     }
     auto read_password_frame = [&]() -> awaitable<std::optional<wire::Frame>> {
-        wire::DecodeResult r = co_await net::read_frame(client_, from_client_, max_auth, ec);
+        wire::DecodeResult r = co_await io::read_frame(client_, from_client_, max_auth, ec);
         if (ec || r.status != wire::DecodeStatus::Complete ||
             r.frame.type != wire::frontend::kPassword) {
             co_return std::nullopt;

@@ -30,7 +30,11 @@ pool::PoolSettings pool_settings(const config::Config& config) {
 }  // namespace
 
 Runtime::Runtime(asio::io_context& io, std::shared_ptr<const config::Config> config)
-    : io_(io), config_(std::move(config)), pools_(io, pool_settings(*config_)), statements_(4096) {
+    : io_(io),
+      config_(std::move(config)),
+      pools_(io, pool_settings(*config_)),
+      statements_(4096),
+      topology_(*config_) {
     for (const auto& user : config_->users) {
         UserAuth entry;
         entry.config = &user;
@@ -120,6 +124,22 @@ void Runtime::drain_all() {
     for (auto& s : live) {
         s->drain();
     }
+}
+
+void Runtime::remember_statement(const std::string& server_name) {
+    // Bounded: a client that prepares endless distinct texts must not grow this forever; when
+    // full it starts over (a forgotten statement only costs one server round trip).
+    constexpr std::size_t kMaxKnown = 16384;
+    std::lock_guard lock(known_mutex_);
+    if (known_statements_.size() >= kMaxKnown) {
+        known_statements_.clear();
+    }
+    known_statements_.insert(server_name);
+}
+
+bool Runtime::knows_statement(const std::string& server_name) const {
+    std::lock_guard lock(known_mutex_);
+    return known_statements_.count(server_name) != 0;
 }
 
 }  // namespace pgrouter::session

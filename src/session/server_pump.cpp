@@ -1,6 +1,7 @@
-// pgrouter/session/server_pump.cpp — the server side of a client session: reads the leased server
-// connection, sorts replies (forwarded as received, hidden, or preceded by pgrouter's own), tracks
-// settings and transaction state, and gives the connection back at the transaction boundary.
+// pgrouter/session/server_pump.cpp — the server reader of one link: reads the server connection,
+// sorts replies (forwarded as received, hidden, or preceded by pgrouter's own), keeps the client's
+// settings and what it has been told in step, and gives the connection back at the transaction
+// boundary, before its next co_await.
 #include <spdlog/spdlog.h>
 
 #include "pgrouter/session/client_session.hpp"
@@ -15,7 +16,6 @@ namespace {
 constexpr std::size_t kMaxServerMessage = (std::size_t{1} << 30) + 1024;
 // Large DataRow/CopyData messages are streamed through instead of buffered whole.
 constexpr std::size_t kStreamThreshold = 64 * 1024;
-constexpr std::size_t kReadChunk = 16 * 1024;
 
 bool streamable(char type) {
     return type == wire::backend::kDataRow || type == wire::backend::kCopyData;
@@ -23,199 +23,190 @@ bool streamable(char type) {
 
 }  // namespace
 
-awaitable<void> ClientSession::pump() {
-    while (!closing_ || server_) {
-        if (!server_) {
-            server_ready_.expires_at(asio::steady_timer::time_point::max());
-            error_code ignored;
-            co_await server_ready_.async_wait(asio::redirect_error(use_awaitable, ignored));
-            continue;
-        }
-        if (closing_ || server_lost_) {
-            bool reusable = !server_lost_ && !tx_.server_busy() && from_server_.empty() &&
-                            stream_remaining_ == 0;
-            using Return = pool::BackendPool::Return;
+void ClientSession::detach(const link::ServerLink& link) {
+    std::erase_if(links_, [&](const auto& held) { return held.get() == &link; });
+}
+
+void ClientSession::give_back(link::ServerLink& link, pool::BackendPool::Return how) {
+    SPDLOG_TRACE("{} releasing s{}", tag(), link.id());
+    detach(link);
+    link.give_back(how);
+}
+
+awaitable<void> ClientSession::pump(std::shared_ptr<link::ServerLink> held) {
+    link::ServerLink& link = *held;
+    using Return = pool::BackendPool::Return;
+    for (;;) {
+        if (closing_ || link.lost) {
+            bool reusable = !link.lost && !link.tx().server_busy() && link.in().empty() &&
+                            link.stream_remaining == 0;
             // Session mode without a reset query hands the session on as it is, by choice.
             bool reset =
                 pinned_ || (!transaction_mode_ && !rt_.config().limits.server_reset_query.empty());
-            release_server(!reusable ? Return::Close : reset ? Return::Reset : Return::Clean);
-            if (server_lost_ && !closing_) {
+            give_back(link, !reusable ? Return::Close : reset ? Return::Reset : Return::Clean);
+            if (link.lost && !closing_) {
                 if (!fatal_forwarded_) {
                     co_await send_error("FATAL", wire::sqlstate::kConnectionFailure,
                                         "server connection lost");
                 }
                 close();
             }
-            continue;
+            co_return;
         }
         bool holds_between_transactions = !transaction_mode_ || pinned_;
-        if (draining_ && holds_between_transactions && tx_.at_idle_boundary() &&
-            from_server_.empty()) {
-            release_server(pool::BackendPool::Return::Reset);
+        if (draining_ && holds_between_transactions && link.tx().at_idle_boundary() &&
+            link.in().empty()) {
+            give_back(link, Return::Reset);
             co_await send_error("FATAL", wire::sqlstate::kAdminShutdown,
                                 "terminating connection due to administrator command");
             close();
-            continue;
+            co_return;
         }
-        auto space = from_server_.prepare(kReadChunk);
         error_code ec;
-        std::size_t n = co_await server_->socket.async_read_some(
-            asio::buffer(space.data(), space.size()), asio::redirect_error(use_awaitable, ec));
+        if (link.in().empty()) {
+            co_await link.socket().async_wait(tcp::socket::wait_read,
+                                              asio::redirect_error(use_awaitable, ec));
+        }
+        std::size_t n = 0;
+        if (!ec) {
+            auto space = link.in().prepare(link::kServerReadChunk);
+            n = link.socket().read_some(asio::buffer(space.data(), space.size()), ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                continue;
+            }
+        }
         if (ec) {
             if (ec != asio::error::operation_aborted) {
-                server_lost_ = true;
-                SPDLOG_INFO("{} server s{} lost: {}", tag(), server_->id, ec.message());
+                link.lost = true;
+                SPDLOG_INFO("{} server s{} lost: {}", tag(), link.id(), ec.message());
             }
             continue;  // loop top decides: release, report, or carry on after a drain wake-up
         }
-        from_server_.commit(n);
-        std::size_t consumed = scan_server_bytes();
-        if (server_lost_) {
+        link.in().commit(n);
+        std::size_t consumed = scan_server_bytes(link);
+        if (link.lost) {
             continue;
         }
-        bool release_now = transaction_mode_ && !pinned_ && tx_.at_idle_boundary() &&
-                           stream_remaining_ == 0 && consumed == from_server_.size();
-        // Gather what the client gets before the connection (and so this buffer) can move on.
-        client_buffers_.clear();
-        auto data = from_server_.data();
-        for (const Segment& seg : to_client_) {
-            const std::uint8_t* base = seg.own ? to_client_own_.data() : data.data();
-            client_buffers_.push_back(asio::buffer(base + seg.offset, seg.length));
-        }
+        bool release_now = transaction_mode_ && !pinned_ && link.tx().at_idle_boundary() &&
+                           link.stream_remaining == 0 && consumed == link.in().size();
         if (release_now) {
             // Back to the pool before the next co_await: run() can never write into it again.
-            release_server(pool::BackendPool::Return::Clean);
+            // The link (and the bytes the replies point into) lives on in `held`.
+            give_back(link, Return::Clean);
         }
-        if (!client_buffers_.empty()) {
-            if (client_buffers_.size() == 1) {
-                co_await send_client(
-                    std::span(static_cast<const std::uint8_t*>(client_buffers_[0].data()),
-                              client_buffers_[0].size()));
-            } else {
-                // Rare (hidden or synthetic replies in the middle): flatten once.
-                std::vector<std::uint8_t> flat;
-                for (const auto& b : client_buffers_) {
-                    auto p = static_cast<const std::uint8_t*>(b.data());
-                    flat.insert(flat.end(), p, p + b.size());
-                }
-                co_await send_client(flat);
+        auto data = link.in().data();
+        if (link.replies().slices() == 1) {
+            std::span<const std::uint8_t> only;
+            link.replies().for_each(data, [&](std::span<const std::uint8_t> s) { only = s; });
+            co_await send_client(only);
+        } else if (!link.replies().empty()) {
+            // Rare (hidden or synthetic replies in the middle): flatten once.
+            std::vector<std::uint8_t> flat;
+            link.replies().for_each(data, [&](std::span<const std::uint8_t> s) {
+                flat.insert(flat.end(), s.begin(), s.end());
+            });
+            co_await send_client(flat);
+        }
+        link.in().consume(consumed);
+        link.replies().clear();
+        if (release_now) {
+            if (draining_) {
+                co_await send_error("FATAL", wire::sqlstate::kAdminShutdown,
+                                    "terminating connection due to administrator command");
+                close();
             }
-        }
-        from_server_.consume(consumed);
-        to_client_.clear();
-        to_client_own_.clear();
-        if (release_now && draining_) {
-            co_await send_error("FATAL", wire::sqlstate::kAdminShutdown,
-                                "terminating connection due to administrator command");
-            close();
+            co_return;
         }
     }
 }
 
-std::size_t ClientSession::scan_server_bytes() {
-    auto data = from_server_.data();
-    to_client_.clear();
-    to_client_own_.clear();
-    auto forward = [this](std::size_t offset, std::size_t length) {
-        if (!to_client_.empty() && !to_client_.back().own &&
-            to_client_.back().offset + to_client_.back().length == offset) {
-            to_client_.back().length += length;
-        } else {
-            to_client_.push_back({false, offset, length});
-        }
-    };
-    auto emit_synthetic = [this](std::span<const std::uint8_t> bytes) {
-        to_client_.push_back({true, to_client_own_.size(), bytes.size()});
-        to_client_own_.insert(to_client_own_.end(), bytes.begin(), bytes.end());
+std::size_t ClientSession::scan_server_bytes(link::ServerLink& link) {
+    auto data = link.in().data();
+    wire::Segments& replies = link.replies();
+    backend::ResponseQueue& responses = link.responses();
+    replies.clear();
+    auto emit_synthetic = [&replies](std::span<const std::uint8_t> bytes) {
+        replies.append_own(bytes);
     };
     std::size_t pos = 0;
-    if (stream_remaining_ > 0) {
-        std::size_t take = std::min(stream_remaining_, data.size());
-        stream_remaining_ -= take;
-        forward(0, take);
+    if (link.stream_remaining > 0) {
+        std::size_t take = std::min(link.stream_remaining, data.size());
+        link.stream_remaining -= take;
+        replies.borrow(0, take);
         pos = take;
     }
     while (pos < data.size()) {
         wire::DecodeResult r = wire::decode_frame(data.subspan(pos), kMaxServerMessage);
         if (r.status == wire::DecodeStatus::NeedMore) {
-            if (r.total >= kStreamThreshold && streamable(r.type) && !responses_.front_hidden()) {
+            if (r.total >= kStreamThreshold && streamable(r.type) && !responses.front_hidden()) {
                 // Forward the start of a big row now and the rest as it arrives.
-                responses_.pop_synthetic(emit_synthetic);
-                stream_remaining_ = r.total - (data.size() - pos);
-                forward(pos, data.size() - pos);
+                responses.pop_synthetic(emit_synthetic);
+                link.stream_remaining = r.total - (data.size() - pos);
+                replies.borrow(pos, data.size() - pos);
                 pos = data.size();
             }
             break;
         }
         if (r.status != wire::DecodeStatus::Complete) {
-            SPDLOG_ERROR("{} invalid message from server s{}", tag(), server_->id);
-            server_lost_ = true;
+            SPDLOG_ERROR("{} invalid message from server s{}", tag(), link.id());
+            link.lost = true;
             break;
         }
-        responses_.pop_synthetic(emit_synthetic);
-        bool visible = responses_.on_server_message(r.type);
-        on_server_frame(r.frame, !visible);
-        if (visible) {
-            forward(pos, r.frame.bytes.size());
+        responses.pop_synthetic(emit_synthetic);
+        bool visible = responses.on_server_message(r.type);
+        if (on_server_frame(link, r.frame, visible)) {
+            replies.borrow(pos, r.frame.bytes.size());
         }
         pos += r.frame.bytes.size();
     }
-    responses_.pop_synthetic(emit_synthetic);
-    responses_.take_failed([this](std::uint32_t tag) { undo_parse(tag); });
-    if (responses_.empty()) {
-        parse_records_.clear();
+    responses.pop_synthetic(emit_synthetic);
+    responses.take_failed([&](std::uint32_t tag) {
+        const auto* record = link.undo_parse(tag);
+        if (record != nullptr && !record->client_name.empty()) {
+            const PreparedStatement* current = statements_.find(record->client_name);
+            if (current != nullptr && current->server_name == record->server_name) {
+                statements_.remove(record->client_name);  // as if the Parse never happened
+            }
+        }
+    });
+    responses.take_done([&](std::uint32_t tag) {
+        const auto* record = link.parse_record(tag);
+        if (record != nullptr && record->on_server) {
+            rt_.remember_statement(record->server_name);
+        }
+    });
+    if (responses.empty()) {
+        link.forget_parse_records();
     }
     return pos;
 }
 
-void ClientSession::on_server_frame(const wire::Frame& frame, bool hidden) {
+bool ClientSession::on_server_frame(link::ServerLink& link, const wire::Frame& frame,
+                                    bool visible) {
     switch (frame.type) {
-        case wire::backend::kReadyForQuery: {
-            auto status = wire::parse_ready_for_query(frame);
-            tx_.on_ready_for_query(status.value_or('I'));
-            if (hidden) {
-                break;  // answers pgrouter's own Query/Sync, not one the client counted
-            }
-            ++ready_seen_;
-            while (!pending_settings_.empty() &&
-                   pending_settings_.front().ready_seq <= ready_seen_) {
-                if (pending_settings_.front().ready_seq == ready_seen_ && !error_since_ready_) {
-                    auto& changes = pending_settings_.front().changes;
-                    tx_settings_.insert(tx_settings_.end(), changes.begin(), changes.end());
-                }
-                pending_settings_.pop_front();
-            }
-            if (tx_.status() == 'I') {
-                if (!tx_settings_.empty() && !last_tag_rollback_) {
-                    params_.apply(tx_settings_);
-                    server_->params.copy_replayed_from(params_);
-                }
-                tx_settings_.clear();
-            }
-            error_since_ready_ = false;
+        case wire::backend::kReadyForQuery:
+            on_ready_for_query(link, frame, !visible);
             break;
-        }
         case wire::backend::kErrorResponse:
-            if (hidden) {
+            if (!visible) {
                 // A replayed SET failed: this server session does not match the client.
-                SPDLOG_WARN("{} settings replay failed on s{}", tag(), server_->id);
-                server_->params = ParamState{};
+                SPDLOG_WARN("{} settings replay failed on s{}", tag(), link.id());
+                link.conn().params = backend::ParamState{};
             }
             error_since_ready_ = true;
             if (auto fields = wire::parse_error_fields(frame)) {
                 std::string_view severity =
                     fields->severity_v.empty() ? fields->severity : fields->severity_v;
                 if (severity == "FATAL" || severity == "PANIC") {
-                    fatal_forwarded_ = !hidden;
+                    fatal_forwarded_ = visible;
                 }
             }
             break;
         case wire::backend::kParameterStatus:
             if (auto ps = wire::parse_parameter_status(frame)) {
-                server_->params.set_reported(ps->name, ps->value);
-                params_.set_reported(ps->name, ps->value);
+                link.conn().params.set_reported(ps->name, ps->value);
             }
-            break;
+            return on_parameter_status(frame);
         case wire::backend::kCommandComplete:
             if (auto command = wire::parse_command_complete(frame)) {
                 last_tag_rollback_ = *command == "ROLLBACK";
@@ -224,24 +215,53 @@ void ClientSession::on_server_frame(const wire::Frame& frame, bool hidden) {
         default:
             break;
     }
+    return visible;
 }
 
-void ClientSession::release_server(pool::BackendPool::Return how) {
-    if (!server_) {
-        return;
+bool ClientSession::on_parameter_status(const wire::Frame& frame) {
+    auto ps = wire::parse_parameter_status(frame);
+    if (!ps) {
+        return true;
     }
-    SPDLOG_TRACE("{} releasing s{}", tag(), server_->id);
-    if (how != pool::BackendPool::Return::Clean) {
-        from_server_.consume(from_server_.size());
-        stream_remaining_ = 0;
+    params_.set_reported(ps->name, ps->value);
+    // Directly, a client hears of a reported setting only when its value changes. A replay on a
+    // server connection last used by another client reports the client's own values again.
+    for (auto& [name, value] : told_) {
+        if (name == ps->name) {
+            if (value == ps->value) {
+                return false;
+            }
+            value.assign(ps->value);
+            return true;
+        }
     }
-    pool_->release(std::move(server_), how);
-    server_.reset();
-    tx_.reset();
-    responses_.reset();
-    parse_records_.clear();
-    // Idle clients hold no server buffer (thousands of them would otherwise pin 16 KiB each).
-    from_server_.release_to_cache(kReadChunk);
+    told_.emplace_back(ps->name, ps->value);
+    return true;
+}
+
+void ClientSession::on_ready_for_query(link::ServerLink& link, const wire::Frame& frame,
+                                       bool hidden) {
+    auto status = wire::parse_ready_for_query(frame);
+    link.tx().on_ready_for_query(status.value_or('I'));
+    if (hidden) {
+        return;  // answers pgrouter's own Query/Sync, not one the client counted
+    }
+    ++ready_seen_;
+    while (!pending_settings_.empty() && pending_settings_.front().ready_seq <= ready_seen_) {
+        if (pending_settings_.front().ready_seq == ready_seen_ && !error_since_ready_) {
+            auto& changes = pending_settings_.front().changes;
+            tx_settings_.insert(tx_settings_.end(), changes.begin(), changes.end());
+        }
+        pending_settings_.pop_front();
+    }
+    if (link.tx().status() == 'I') {
+        if (!tx_settings_.empty() && !last_tag_rollback_) {
+            params_.apply(tx_settings_);
+            link.conn().params.copy_replayed_from(params_);
+        }
+        tx_settings_.clear();
+    }
+    error_since_ready_ = false;
 }
 
 }  // namespace pgrouter::session

@@ -249,6 +249,14 @@ void MessageWriter::bind_renamed(std::string_view portal, std::string_view state
     finish(at);
 }
 
+void MessageWriter::bind_renamed_head(std::string_view portal, std::string_view statement,
+                                      std::size_t rest_size) {
+    out_.push_back(static_cast<std::uint8_t>(frontend::kBind));
+    put_u32(static_cast<std::uint32_t>(4 + portal.size() + 1 + statement.size() + 1 + rest_size));
+    put_cstr(portal);
+    put_cstr(statement);
+}
+
 void MessageWriter::parse_complete() {
     finish(begin(backend::kParseComplete));
 }

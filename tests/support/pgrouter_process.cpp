@@ -314,6 +314,12 @@ bool PgrouterProcess::running() {
 
 CommandResult run_pgrouter(const std::vector<std::string>& args,
                            std::chrono::milliseconds timeout) {
+    std::vector<std::string> argv{pgrouter_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_program(argv, timeout);
+}
+
+CommandResult run_program(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
     static const std::string dir = make_owned_temp_dir("pgrouter-cli");
     static std::atomic<int> counter{0};
     const std::string out_path = dir + "/out" + std::to_string(++counter) + ".txt";
@@ -321,8 +327,6 @@ CommandResult run_pgrouter(const std::vector<std::string>& args,
     if (fd < 0) {
         throw std::runtime_error("cannot create " + out_path);
     }
-    std::vector<std::string> argv{pgrouter_binary()};
-    argv.insert(argv.end(), args.begin(), args.end());
     const pid_t pid = spawn(argv, fd);
     ::close(fd);
     CommandResult result;

@@ -80,6 +80,10 @@ struct CommandResult {
 CommandResult run_pgrouter(const std::vector<std::string>& args,
                            std::chrono::milliseconds timeout = std::chrono::milliseconds{10000});
 
+// Runs the program `argv[0]` (an absolute path: no PATH lookup) with `argv`, stdout and stderr
+// captured, bounded by `timeout` (then killed: status nullopt). For other tools, e.g. pgbench.
+CommandResult run_program(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+
 // Writes `text` to a new file in a fresh temp dir and returns its path (removed at exit).
 std::string write_temp_file(std::string_view name, std::string_view text);
 

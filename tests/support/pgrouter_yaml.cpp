@@ -65,4 +65,21 @@ std::string base_yaml(const RouterOptions& o) {
     return y;
 }
 
+std::string without_setting(const std::string& yaml, std::string_view key) {
+    const std::string prefix = std::string(key) + ":";
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < yaml.size()) {
+        std::size_t end = yaml.find('\n', pos);
+        end = end == std::string::npos ? yaml.size() : end + 1;
+        const std::string_view line = std::string_view(yaml).substr(pos, end - pos);
+        const std::size_t indent = line.find_first_not_of(' ');
+        if (indent == std::string_view::npos || line.substr(indent, prefix.size()) != prefix) {
+            out += line;
+        }
+        pos = end;
+    }
+    return out;
+}
+
 }  // namespace pgrouter::test

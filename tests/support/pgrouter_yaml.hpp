@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace pgrouter::test {
 
@@ -22,7 +23,7 @@ struct RouterOptions {
     std::string on_session_state = "pin";  // databases.<app, app2>.on_session_state: pin | error
     std::uint32_t workers = 0;
     std::uint32_t max_startup_packet_bytes = 10000;
-    std::uint64_t max_message_bytes = 67108864;
+    std::uint64_t max_message_bytes = 1073741823;
     std::uint32_t client_login_timeout_ms = 15000;
     std::uint32_t shutdown_timeout_ms = 30000;
     std::string server_reset_query = "DISCARD ALL";
@@ -37,5 +38,9 @@ struct RouterOptions {
 // SCRAM verifier: pass-through); databases app and app2 on {{primary}}, both with
 // `options.on_session_state`.
 std::string base_yaml(const RouterOptions& options = {});
+
+// `yaml` without the lines that set `key` (at any indentation, e.g. "max_message_bytes"), so that
+// pgrouter's own default for it applies.
+std::string without_setting(const std::string& yaml, std::string_view key);
 
 }  // namespace pgrouter::test

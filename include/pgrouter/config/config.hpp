@@ -66,7 +66,8 @@ struct DatabaseConfig {
 
 struct LimitsConfig {
     std::uint32_t max_startup_packet_bytes = 10000;
-    std::uint64_t max_message_bytes = 64ull << 20;
+    // PostgreSQL's own limit (PQ_LARGE_MESSAGE_LIMIT): type byte plus a length of up to 1 GB - 2.
+    std::uint64_t max_message_bytes = 1073741823;
     std::chrono::milliseconds client_login_timeout{15000};
     std::chrono::milliseconds shutdown_timeout{30000};
     std::string server_reset_query = "DISCARD ALL";  // empty = no reset

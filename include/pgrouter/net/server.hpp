@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "pgrouter/config/config.hpp"
-#include "pgrouter/net/asio.hpp"
+#include "pgrouter/io/asio.hpp"
 #include "pgrouter/session/runtime.hpp"
 
 namespace pgrouter::net {

@@ -11,9 +11,9 @@
 #include <string>
 
 #include "pgrouter/config/config.hpp"
-#include "pgrouter/net/asio.hpp"
-#include "pgrouter/session/param_sync.hpp"
-#include "pgrouter/session/prepared.hpp"
+#include "pgrouter/io/asio.hpp"
+#include "pgrouter/backend/param_state.hpp"
+#include "pgrouter/backend/statement_cache.hpp"
 #include "pgrouter/wire/startup.hpp"
 
 namespace pgrouter::pool {
@@ -44,10 +44,10 @@ struct BackendConn {
     tcp::socket socket;
     config::Address address;
     wire::CancelKey server_key;
-    session::ParamState params;  // what this server session currently has
+    backend::ParamState params;  // what this server session currently has
     // Every ParameterStatus of the start-up (what clients of this pool are told at login).
-    session::ParamState::Entries startup_status;
-    session::ServerStatementCache prepared;  // pgrouter's statement names prepared here
+    backend::ParamState::Entries startup_status;
+    backend::ServerStatementCache prepared;  // pgrouter's statement names prepared here
     Clock::time_point created{};
     Clock::time_point last_used{};
     std::uint64_t id = 0;

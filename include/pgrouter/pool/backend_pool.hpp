@@ -58,7 +58,7 @@ public:
 
     // ParameterStatus values of the first server connection (what clients are told at login);
     // null until one connection has been made.
-    std::shared_ptr<const session::ParamState::Entries> startup_params() const;
+    std::shared_ptr<const backend::ParamState::Entries> startup_params() const;
 
     PoolStats stats() const;
     const config::Address& server() const noexcept { return server_; }
@@ -84,7 +84,7 @@ private:
     std::deque<std::shared_ptr<Waiter>> waiters_;
     std::uint32_t total_ = 0;
     bool closed_ = false;
-    std::shared_ptr<const session::ParamState::Entries> startup_params_;
+    std::shared_ptr<const backend::ParamState::Entries> startup_params_;
     static std::atomic<std::uint64_t> next_id_;
 };
 

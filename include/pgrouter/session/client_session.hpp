@@ -1,24 +1,25 @@
-// pgrouter/session/client_session.hpp — one client connection: login, then two coroutines on the
-// session's strand. run() is the only reader of the client and the only writer to the server;
-// pump() is the only reader of the server and decides when the server connection goes back to the
-// pool. Writes to the client go through send_client(), which keeps one write in flight.
+// pgrouter/session/client_session.hpp — one client connection, client side only: login, then one
+// coroutine (run) that takes each client message through frame → understand → route → attach →
+// rewrite → write, and one server reader (pump) per attached link. What belongs to a server
+// connection lives in its link::ServerLink; the session keeps what belongs to the client (its
+// settings, its prepared statements, what it has been told). docs/data_path.md has the design.
 #pragma once
 
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "pgrouter/net/asio.hpp"
-#include "pgrouter/net/read_buffer.hpp"
-#include "pgrouter/pool/backend_pool.hpp"
-#include "pgrouter/session/param_sync.hpp"
+#include "pgrouter/backend/param_state.hpp"
+#include "pgrouter/io/asio.hpp"
+#include "pgrouter/io/read_buffer.hpp"
+#include "pgrouter/link/server_link.hpp"
+#include "pgrouter/routing/route.hpp"
 #include "pgrouter/session/prepared.hpp"
-#include "pgrouter/session/response_queue.hpp"
 #include "pgrouter/session/runtime.hpp"
-#include "pgrouter/session/tx_tracker.hpp"
+#include "pgrouter/session/understand.hpp"
 #include "pgrouter/wire/frame.hpp"
-#include "pgrouter/wire/messages.hpp"
 
 namespace pgrouter::session {
 
@@ -27,7 +28,7 @@ public:
     ClientSession(Runtime& runtime, tcp::socket socket, std::uint64_t id);
     ~ClientSession();
 
-    // Spawns the session on its socket's strand. The coroutines own the session.
+    // Spawns the session on its socket's executor. The coroutines own the session.
     void start();
     // Thread-safe: finish the current transaction, then tell the client 57P01 and close.
     void drain();
@@ -41,44 +42,59 @@ private:
     awaitable<void> handle_cancel_request(std::span<const std::uint8_t> packet);
     void adopt_startup_params(const std::vector<std::pair<std::string, std::string>>& params);
 
-    // client_session.cpp: lifecycle, the client reader, the client writer
+    // client_session.cpp: lifecycle, the client reader (the pipeline), the client writer
     awaitable<void> run();
+    // One pass over the complete messages buffered; false ends the session.
+    awaitable<bool> handle_batch(std::size_t max_message);
+    // The head of a message too large to buffer: attach, send it, stream the rest.
+    // `started` stays false while the head is not all here yet.
+    awaitable<bool> start_stream(const wire::DecodeResult& head, bool& started);
+    awaitable<bool> flush_to_server();
     awaitable<void> send_client(std::span<const std::uint8_t> bytes);
     awaitable<void> send_error(std::string_view severity, std::string_view sqlstate,
                                std::string_view message);
-    // Stops both coroutines: closes the client once queued bytes are written, cancels server I/O.
+    // Stops every coroutine: closes the client once queued bytes are written, cancels server I/O.
     void close();
     std::string tag() const;
 
-    // client_messages.cpp: what each client message becomes on the server
-    awaitable<bool> ensure_server();
-    // Takes an idle server connection without suspending; false when the pool has none.
-    bool lease_idle_server();
-    void on_leased(std::unique_ptr<pool::BackendConn> conn);
-    // Adds one complete client message to the batch for the server (as is, rewritten, or
-    // answered by pgrouter itself). False: protocol violation.
-    bool on_client_frame(const wire::Frame& frame);
-    void on_parse(const wire::Frame& frame, const wire::ParseView& parse);
-    // The server name of `statement`, preparing it first (hidden) when this connection lacks it.
-    const std::string& ensure_prepared(const PreparedStatement& statement);
+    // attach.cpp: route and attach
+    link::ServerLink* attached() noexcept {
+        return links_.empty() ? nullptr : links_.front().get();
+    }
+    // Routes `request` and leases a connection from the chosen server's pool (waits when none is
+    // idle). False: the client was told why and the session ends.
+    awaitable<bool> attach(const Request& request);
+    bool attach_idle(const routing::Decision& decision);
+    void on_attached(pool::BackendLease lease, std::size_t server);
+    std::shared_ptr<pool::BackendPool>& pool_for(std::size_t server);
+    // Messages answered without a server when nothing is attached: Close of a statement, and a
+    // Parse of a statement some server has already accepted plus its Sync.
+    bool answer_without_server(const Request& request);
+
+    // rewrite.cpp: what each understood message becomes on the attached server connection
+    bool rewrite(const wire::Frame& frame, const Request& request);
+    void rewrite_parse(const wire::Frame& frame, const Request& request);
     // Records SETs, pins or refuses statements with session effects. True when the statement was
-    // replaced (error or rewritten DEALLOCATE); otherwise a Query is forwarded as is.
-    bool check_session_effects(std::string_view text, const wire::Frame& frame, bool is_query,
-                               std::string_view parse_statement = {});
-    void append_client_bytes(const wire::Frame& frame);
-    std::vector<std::uint8_t>& own_bytes_begin();
-    void own_bytes_end(std::size_t begin);
+    // replaced (error or rewritten DEALLOCATE).
+    bool check_session_effects(const Request& request);
+    void forward(const wire::Frame& frame);
     // Replaces the statement with one that fails on the server with this SQLSTATE and message,
     // so the error lands where PostgreSQL would put it and the transaction aborts the same way.
     void inject_error(std::string_view sqlstate, const std::string& message, bool as_query);
     void pin(std::string_view reason);
+    void count_ready_request(char type);
 
-    // server_pump.cpp: the server reader
-    awaitable<void> pump();
-    // Sorts the buffered server bytes into what the client gets (fwd_*); returns bytes consumed.
-    std::size_t scan_server_bytes();
-    void on_server_frame(const wire::Frame& frame, bool hidden);
-    void release_server(pool::BackendPool::Return how);
+    // server_pump.cpp: the server reader of one link
+    awaitable<void> pump(std::shared_ptr<link::ServerLink> link);
+    // Takes `link` out of the session (the pump keeps it alive until its last write).
+    void detach(const link::ServerLink& link);
+    void give_back(link::ServerLink& link, pool::BackendPool::Return how);
+    // Sorts the link's buffered bytes into what the client gets; returns bytes consumed.
+    std::size_t scan_server_bytes(link::ServerLink& link);
+    // False: the message is hidden from the client.
+    bool on_server_frame(link::ServerLink& link, const wire::Frame& frame, bool visible);
+    bool on_parameter_status(const wire::Frame& frame);
+    void on_ready_for_query(link::ServerLink& link, const wire::Frame& frame, bool hidden);
 
     Runtime& rt_;
     tcp::socket client_;
@@ -87,53 +103,36 @@ private:
     std::string database_name_;
     std::string peer_;
     const UserAuth* user_ = nullptr;
+    const config::DatabaseConfig* database_ = nullptr;
+    const routing::DatabaseTopology* topology_ = nullptr;
     pool::Credentials credentials_;  // towards servers; set once at login
     bool transaction_mode_ = true;
     bool counted_ = false;
     bool registered_cancel_ = false;
     wire::CancelKey cancel_key_{};
 
-    net::ReadBuffer from_client_;
-    net::ReadBuffer from_server_;
-    // The batch for the server: client bytes by reference plus pgrouter's own messages; and the
-    // same for replies to the client (server bytes by reference plus synthetic replies).
-    struct Segment {
-        bool own = false;  // in *_own_ (else in from_client_ / from_server_)
-        std::size_t offset = 0;
-        std::size_t length = 0;
-    };
-    std::vector<Segment> to_server_;
-    std::vector<std::uint8_t> to_server_own_;
-    std::vector<Segment> to_client_;
-    std::vector<std::uint8_t> to_client_own_;
-    std::vector<asio::const_buffer> buffers_;         // run(): the batch being written
-    std::vector<asio::const_buffer> client_buffers_;  // pump(): replies being written
-    std::string script_;                              // settings replay, reused
-    std::size_t batch_base_ = 0;         // offset of the current message in from_client_.data()
-    std::vector<std::uint8_t> pending_;  // client bytes queued while a write is in flight
+    io::ReadBuffer from_client_;
+    std::size_t batch_base_ = 0;             // offset of the current message in from_client_
+    std::size_t client_stream_remaining_ = 0;  // bytes of a large client message to stream on
+    std::vector<asio::const_buffer> buffers_;  // run(): the batch being written
+    std::vector<std::uint8_t> replies_;        // run(): replies pgrouter gives itself
+
+    // The client writer: one write in flight, later bytes queued behind it.
+    std::vector<std::uint8_t> pending_;
     std::vector<std::uint8_t> inflight_;
     bool writing_ = false;
     bool close_when_flushed_ = false;
 
-    std::shared_ptr<pool::BackendPool> pool_;
-    std::unique_ptr<pool::BackendConn> server_;
-    asio::steady_timer server_ready_;  // wakes pump() when a server connection is leased
-    TxTracker tx_;
-    ResponseQueue responses_;
-    ParamState params_;
+    // The server side: none or one link today; several once a statement spans shards.
+    std::vector<std::shared_ptr<link::ServerLink>> links_;
+    std::vector<std::shared_ptr<pool::BackendPool>> pools_;  // by topology server index
+
+    backend::ParamState params_;  // the client's settings (what every server must match)
+    // Every reported parameter the client has been told, as told: a ParameterStatus goes out only
+    // when it changes one of these (exactly what PostgreSQL would send).
+    std::vector<std::pair<std::string, std::string>> told_;
     ClientStatements statements_;
-    // Parses in flight that must be undone if the server does not carry them out (queue tags).
-    struct ParseRecord {
-        std::string client_name;  // empty for pgrouter's hidden Parse
-        std::string server_name;
-        bool on_server = true;  // the Parse was sent (not answered by pgrouter itself)
-    };
-    std::vector<ParseRecord> parse_records_;
-    std::uint32_t record_parse(std::string_view client_name, const std::string& server_name,
-                               bool on_server);
-    void undo_parse(std::uint32_t tag);
     bool pinned_ = false;
-    std::size_t stream_remaining_ = 0;  // bytes of a large DataRow/CopyData still to forward
     bool server_lost_ = false;
     bool closing_ = false;
     bool draining_ = false;
@@ -151,6 +150,8 @@ private:
     std::uint64_t ready_seen_ = 0;                 // their ReadyForQuery (hidden ones excluded)
     bool error_since_ready_ = false;
     bool last_tag_rollback_ = false;
+    // Answered without a server: a Sync then gets ReadyForQuery 'I' from pgrouter.
+    bool serverless_batch_ = false;
 };
 
 }  // namespace pgrouter::session

@@ -8,11 +8,13 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "pgrouter/auth/scram.hpp"
 #include "pgrouter/config/config.hpp"
 #include "pgrouter/pool/pool_set.hpp"
+#include "pgrouter/routing/route.hpp"
 #include "pgrouter/session/cancel_registry.hpp"
 #include "pgrouter/sql/statement_cache.hpp"
 
@@ -36,6 +38,12 @@ public:
     pool::PoolSet& pools() noexcept { return pools_; }
     CancelRegistry& cancels() noexcept { return cancels_; }
     sql::StatementCache& statements() noexcept { return statements_; }
+    const routing::Topology& topology() const noexcept { return topology_; }
+
+    // pgrouter statement names (text + parameter types) some server has accepted with a
+    // ParseComplete: a client's Parse of one of them can be answered without a server.
+    void remember_statement(const std::string& server_name);
+    bool knows_statement(const std::string& server_name) const;
 
     const UserAuth* user_auth(std::string_view name) const;
     // Credentials pgrouter uses towards servers for `user`; include the SCRAM pass-through key
@@ -65,6 +73,9 @@ private:
     pool::PoolSet pools_;
     CancelRegistry cancels_;
     sql::StatementCache statements_;
+    routing::Topology topology_;
+    mutable std::mutex known_mutex_;
+    std::unordered_set<std::string> known_statements_;
     std::unordered_map<std::string, UserAuth> users_;
 
     mutable std::mutex keys_mutex_;

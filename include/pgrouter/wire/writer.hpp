@@ -62,6 +62,10 @@ public:
     // A Bind whose statement name is replaced; `rest` is the original body after that name.
     void bind_renamed(std::string_view portal, std::string_view statement,
                       std::span<const std::uint8_t> rest);
+    // The start of such a Bind when the rest (`rest_size` bytes in all) is streamed after it as
+    // it arrives: header with the final length, portal and new statement name.
+    void bind_renamed_head(std::string_view portal, std::string_view statement,
+                           std::size_t rest_size);
     void parse_complete();               // '1'
     void close_complete();               // '3'
     void terminate();                    // 'X'

@@ -73,7 +73,7 @@ TEST(ConfigDefaults, MatchTheDocumentedYamlDefaults) {
     EXPECT_EQ(config.pool.server_lifetime.count(), 3600000);
     EXPECT_EQ(config.pool.connect_timeout.count(), 2000);
     EXPECT_EQ(config.limits.max_startup_packet_bytes, 10000u);
-    EXPECT_EQ(config.limits.max_message_bytes, 67108864u);
+    EXPECT_EQ(config.limits.max_message_bytes, 1073741823u);
     EXPECT_EQ(config.limits.client_login_timeout.count(), 15000);
     EXPECT_EQ(config.limits.shutdown_timeout.count(), 30000);
     EXPECT_EQ(config.limits.server_reset_query, "DISCARD ALL");

@@ -63,7 +63,7 @@ TEST(ParseConfig, MinimalConfigGetsDefaults) {
     EXPECT_EQ(config.pool.mode, PoolMode::Transaction);
     EXPECT_EQ(config.pool.size, 20u);
     EXPECT_EQ(config.pool.query_wait_timeout, milliseconds(5000));
-    EXPECT_EQ(config.limits.max_message_bytes, 64ull << 20);
+    EXPECT_EQ(config.limits.max_message_bytes, 1073741823u);
     EXPECT_EQ(config.limits.server_reset_query, "DISCARD ALL");
     EXPECT_EQ(config.log.level, LogLevel::Info);
 

@@ -1,4 +1,4 @@
-// Unit tests for session::ClientStatements and ServerStatementCache, and the statement digest.
+// Unit tests for session::ClientStatements and the statement digest.
 #include "pgrouter/session/prepared.hpp"
 
 #include <gtest/gtest.h>
@@ -24,31 +24,6 @@ TEST(ClientStatements, NamesArePerClientAndUnique) {
     client.remove("s1");
     EXPECT_EQ(client.find("s1"), nullptr);
     EXPECT_TRUE(client.add("s1", statement("pgr_b")));
-}
-
-TEST(ServerStatementCache, EvictsTheLeastRecentlyUsed) {
-    ServerStatementCache cache(2);
-    EXPECT_FALSE(cache.add("a"));
-    EXPECT_FALSE(cache.add("b"));
-    EXPECT_TRUE(cache.use("a"));  // b is now the oldest
-    auto evicted = cache.add("c");
-    ASSERT_TRUE(evicted);
-    EXPECT_EQ(*evicted, "b");
-    EXPECT_TRUE(cache.use("a"));
-    EXPECT_TRUE(cache.use("c"));
-    EXPECT_FALSE(cache.use("b"));
-    EXPECT_EQ(cache.size(), 2u);
-}
-
-TEST(ServerStatementCache, AddingAPresentNameEvictsNothing) {
-    ServerStatementCache cache(1);
-    EXPECT_FALSE(cache.add("a"));
-    EXPECT_FALSE(cache.add("a"));
-    cache.remove("a");
-    EXPECT_FALSE(cache.use("a"));
-    EXPECT_FALSE(cache.add("b"));
-    cache.clear();
-    EXPECT_EQ(cache.size(), 0u);
 }
 
 TEST(StatementDigest, DependsOnTextAndParameterTypes) {

@@ -290,6 +290,16 @@ TEST(MessageWriterInjected, BindRenamedKeepsTheRestOfTheBody) {
     EXPECT_EQ(r.frame.bytes.size(), 5u + 7 + 6 + 6);
 }
 
+TEST(MessageWriterInjected, BindRenamedHeadPlusStreamedRestEqualsTheWholeBind) {
+    const std::uint8_t rest[] = {0, 0, 0, 1, 0, 0, 0, 3, 'a', 'b', 'c', 0, 0};
+    std::vector<std::uint8_t> whole;
+    MessageWriter(whole).bind_renamed("", "pgr_9", rest);
+    std::vector<std::uint8_t> streamed;
+    MessageWriter(streamed).bind_renamed_head("", "pgr_9", sizeof rest);
+    streamed.insert(streamed.end(), std::begin(rest), std::end(rest));
+    EXPECT_EQ(streamed, whole);
+}
+
 TEST(MessageWriterInjected, DescribeCloseAndCompletionsFrame) {
     std::vector<std::uint8_t> out;
     MessageWriter w(out);

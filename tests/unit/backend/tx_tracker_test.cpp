@@ -1,9 +1,9 @@
-// Unit tests for session::TxTracker — the transaction-mode release rule.
-#include "pgrouter/session/tx_tracker.hpp"
+// Unit tests for backend::TxTracker — the transaction-mode release rule.
+#include "pgrouter/backend/tx_tracker.hpp"
 
 #include <gtest/gtest.h>
 
-namespace pgrouter::session {
+namespace pgrouter::backend {
 namespace {
 
 TEST(TxTracker, SimpleQueryReleasesAtIdle) {
@@ -87,4 +87,4 @@ TEST(TxTracker, ResetForgetsEverything) {
 }
 
 }  // namespace
-}  // namespace pgrouter::session
+}  // namespace pgrouter::backend

@@ -1,4 +1,4 @@
-// pgrouter/session/param_sync.hpp — which session settings a client has and what must be sent to a
+// pgrouter/backend/param_state.hpp — which session settings a client has and what must be sent to a
 // server connection so that it matches. Pure: strings in, SQL text out, no I/O.
 //
 // Two sources: parameters the server reports with ParameterStatus (client_encoding, DateStyle,
@@ -17,7 +17,7 @@
 
 #include "pgrouter/sql/classify.hpp"
 
-namespace pgrouter::session {
+namespace pgrouter::backend {
 
 // The reported parameters pgrouter keeps in step per client, as the server spells them.
 inline constexpr std::array<std::string_view, 6> kSyncedReported = {
@@ -63,4 +63,4 @@ std::string sync_script(const ParamState& client, const ParamState& server);
 // Quotes a value as a SQL string literal ('it''s').
 std::string quote_literal(std::string_view value);
 
-}  // namespace pgrouter::session
+}  // namespace pgrouter::backend

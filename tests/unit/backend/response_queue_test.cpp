@@ -1,11 +1,11 @@
-// Unit tests for session::ResponseQueue — hiding injected replies, placing synthetic ones.
-#include "pgrouter/session/response_queue.hpp"
+// Unit tests for backend::ResponseQueue — hiding injected replies, placing synthetic ones.
+#include "pgrouter/backend/response_queue.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-namespace pgrouter::session {
+namespace pgrouter::backend {
 namespace {
 
 using Kind = ResponseQueue::Kind;
@@ -128,9 +128,9 @@ TEST(ResponseQueue, CopyThroughExtendedExecuteEndsAtCommandComplete) {
 }
 
 }  // namespace
-}  // namespace pgrouter::session
+}  // namespace pgrouter::backend
 
-namespace pgrouter::session {
+namespace pgrouter::backend {
 namespace {
 
 TEST(ResponseQueue, FailedAndSkippedTaggedEntriesAreReported) {
@@ -150,4 +150,4 @@ TEST(ResponseQueue, FailedAndSkippedTaggedEntriesAreReported) {
 }
 
 }  // namespace
-}  // namespace pgrouter::session
+}  // namespace pgrouter::backend

@@ -1,10 +1,10 @@
-// pgrouter/session/param_sync.cpp — settings bookkeeping and the SET script between two sessions.
-#include "pgrouter/session/param_sync.hpp"
+// pgrouter/backend/param_state.cpp — settings bookkeeping and the SET script between two sessions.
+#include "pgrouter/backend/param_state.hpp"
 
 #include <algorithm>
 #include <array>
 
-namespace pgrouter::session {
+namespace pgrouter::backend {
 namespace {
 
 char ascii_lower(char c) noexcept {
@@ -146,4 +146,4 @@ std::string sync_script(const ParamState& client, const ParamState& server) {
     return script;
 }
 
-}  // namespace pgrouter::session
+}  // namespace pgrouter::backend

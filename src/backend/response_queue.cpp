@@ -1,8 +1,8 @@
-// pgrouter/session/response_queue.cpp — matching server replies to the messages that asked for
+// pgrouter/backend/response_queue.cpp — matching server replies to the messages that asked for
 // them.
-#include "pgrouter/session/response_queue.hpp"
+#include "pgrouter/backend/response_queue.hpp"
 
-namespace pgrouter::session {
+namespace pgrouter::backend {
 namespace {
 
 bool is_async(char type) {
@@ -32,6 +32,7 @@ void ResponseQueue::clear() noexcept {
 void ResponseQueue::reset() noexcept {
     clear();
     failed_.clear();
+    done_.clear();
 }
 
 void ResponseQueue::pop() noexcept {
@@ -78,7 +79,7 @@ bool ResponseQueue::on_server_message(char type) {
                     done = type == 'T' || type == 'n';
                 }
                 if (done) {
-                    pop();
+                    pop_done();
                 }
             }
             return forward;
@@ -90,4 +91,4 @@ bool ResponseQueue::on_server_message(char type) {
     }
 }
 
-}  // namespace pgrouter::session
+}  // namespace pgrouter::backend

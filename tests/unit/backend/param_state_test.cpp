@@ -1,9 +1,9 @@
-// Unit tests for session::ParamState and sync_script — which SETs make a server match a client.
-#include "pgrouter/session/param_sync.hpp"
+// Unit tests for backend::ParamState and sync_script — which SETs make a server match a client.
+#include "pgrouter/backend/param_state.hpp"
 
 #include <gtest/gtest.h>
 
-namespace pgrouter::session {
+namespace pgrouter::backend {
 namespace {
 
 sql::SettingChange set(std::string name, std::string replay) {
@@ -92,9 +92,9 @@ TEST(ParamSync, QuoteLiteralDoublesQuotes) {
 }
 
 }  // namespace
-}  // namespace pgrouter::session
+}  // namespace pgrouter::backend
 
-namespace pgrouter::session {
+namespace pgrouter::backend {
 namespace {
 
 TEST(ParamSync, SessionCharacteristicsResetThroughTheirParameters) {
@@ -109,9 +109,9 @@ TEST(ParamSync, SessionCharacteristicsResetThroughTheirParameters) {
 }
 
 }  // namespace
-}  // namespace pgrouter::session
+}  // namespace pgrouter::backend
 
-namespace pgrouter::session {
+namespace pgrouter::backend {
 namespace {
 
 TEST(ParamSync, ResetAllKeepsRoleButDiscardAllEntriesDropIt) {
@@ -132,4 +132,4 @@ TEST(ParamSync, ResetAllKeepsRoleButDiscardAllEntriesDropIt) {
 }
 
 }  // namespace
-}  // namespace pgrouter::session
+}  // namespace pgrouter::backend

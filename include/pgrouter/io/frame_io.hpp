@@ -1,4 +1,4 @@
-// pgrouter/net/frame_io.hpp — small coroutine helpers that join the pure codec to an Asio socket:
+// pgrouter/io/frame_io.hpp — small coroutine helpers that join the pure codec to an Asio socket:
 // read one whole frame, write a buffer, and a deadline that closes a socket when it expires.
 // Used on start-up and control paths; the session hot path batches frames itself.
 #pragma once
@@ -7,12 +7,12 @@
 #include <memory>
 #include <span>
 
-#include "pgrouter/net/asio.hpp"
-#include "pgrouter/net/read_buffer.hpp"
+#include "pgrouter/io/asio.hpp"
+#include "pgrouter/io/read_buffer.hpp"
 #include "pgrouter/wire/frame.hpp"
 #include "pgrouter/wire/startup.hpp"
 
-namespace pgrouter::net {
+namespace pgrouter::io {
 
 // Reads until `buf` starts with one complete typed message. On success status is Complete and the
 // frame stays valid until `buf` is consumed or read into again. I/O errors are reported in `ec`
@@ -47,4 +47,4 @@ private:
     std::shared_ptr<State> state_;
 };
 
-}  // namespace pgrouter::net
+}  // namespace pgrouter::io

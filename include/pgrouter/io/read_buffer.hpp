@@ -1,4 +1,4 @@
-// pgrouter/net/read_buffer.hpp — a growable byte buffer that socket reads append to and frame
+// pgrouter/io/read_buffer.hpp — a growable byte buffer that socket reads append to and frame
 // decoding consumes from. Keeps its capacity between messages so the hot path does not allocate.
 #pragma once
 
@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-namespace pgrouter::net {
+namespace pgrouter::io {
 
 class ReadBuffer {
 public:
@@ -83,4 +83,4 @@ private:
     std::size_t end_ = 0;
 };
 
-}  // namespace pgrouter::net
+}  // namespace pgrouter::io

@@ -1,4 +1,4 @@
-// pgrouter/session/tx_tracker.hpp — decides when a transaction-mode client may give its server
+// pgrouter/backend/tx_tracker.hpp — decides when a transaction-mode client may give its server
 // connection back. Pure: fed message type letters from both directions, no I/O.
 //
 // A server connection may go back to the pool only when every Sync/Query the client sent has been
@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-namespace pgrouter::session {
+namespace pgrouter::backend {
 
 class TxTracker {
 public:
@@ -38,4 +38,4 @@ private:
     char status_ = 'I';
 };
 
-}  // namespace pgrouter::session
+}  // namespace pgrouter::backend

@@ -1,7 +1,7 @@
-// pgrouter/session/tx_tracker.cpp — the release rule of transaction pooling; pure.
-#include "pgrouter/session/tx_tracker.hpp"
+// pgrouter/backend/tx_tracker.cpp — the release rule of transaction pooling; pure.
+#include "pgrouter/backend/tx_tracker.hpp"
 
-namespace pgrouter::session {
+namespace pgrouter::backend {
 
 void TxTracker::on_client_message(char type) noexcept {
     switch (type) {
@@ -33,4 +33,4 @@ void TxTracker::on_ready_for_query(char status) noexcept {
     status_ = status;
 }
 
-}  // namespace pgrouter::session
+}  // namespace pgrouter::backend

@@ -1,7 +1,7 @@
-// pgrouter/net/frame_io.cpp — frame reading/writing helpers over Asio sockets; no protocol logic.
-#include "pgrouter/net/frame_io.hpp"
+// pgrouter/io/frame_io.cpp — frame reading/writing helpers over Asio sockets; no protocol logic.
+#include "pgrouter/io/frame_io.hpp"
 
-namespace pgrouter::net {
+namespace pgrouter::io {
 
 awaitable<wire::DecodeResult> read_frame(tcp::socket& socket, ReadBuffer& buf,
                                          std::size_t max_message, error_code& ec) {
@@ -63,4 +63,4 @@ SocketDeadline::~SocketDeadline() {
     timer_.cancel();
 }
 
-}  // namespace pgrouter::net
+}  // namespace pgrouter::io

@@ -1,4 +1,4 @@
-// pgrouter/session/response_queue.hpp — what the server still owes the client, in order, so that
+// pgrouter/backend/response_queue.hpp — what the server still owes the client, in order, so that
 // replies to messages pgrouter injected can be hidden and replies pgrouter answers itself can be
 // put at the right place. Pure: fed message type letters, no I/O, no allocation once warm.
 //
@@ -11,7 +11,7 @@
 #include <span>
 #include <vector>
 
-namespace pgrouter::session {
+namespace pgrouter::backend {
 
 class ResponseQueue {
 public:
@@ -37,6 +37,15 @@ public:
             undo(tag);
         }
         failed_.clear();
+    }
+
+    // Tags of entries the server carried out (their reply came, no error) since the last call.
+    template <typename Done>
+    void take_done(Done&& done) {
+        for (std::uint32_t tag : done_) {
+            done(tag);
+        }
+        done_.clear();
     }
 
     // Bytes of synthetic entries now at the front, to send before the next server message (or
@@ -69,6 +78,12 @@ private:
         std::uint32_t length = 0;
     };
     void pop() noexcept;
+    void pop_done() {  // pops an entry the server carried out
+        if (entries_[head_].tag != 0) {
+            done_.push_back(entries_[head_].tag);
+        }
+        pop();
+    }
     void drop() {  // pops an entry the server will not carry out
         if (entries_[head_].tag != 0) {
             failed_.push_back(entries_[head_].tag);
@@ -82,6 +97,7 @@ private:
     std::size_t head_ = 0;
     std::vector<std::uint8_t> synthetic_;
     std::vector<std::uint32_t> failed_;
+    std::vector<std::uint32_t> done_;
 };
 
-}  // namespace pgrouter::session
+}  // namespace pgrouter::backend

@@ -1,4 +1,4 @@
-// pgrouter/net/asio.hpp — the only include of Boost.Asio in pgrouter, plus the aliases we use.
+// pgrouter/io/asio.hpp — the only include of Boost.Asio in pgrouter, plus the aliases we use.
 // Boost 1.74's awaitable.hpp uses std::exchange without including <utility>; include it first.
 #pragma once
 

@@ -1,0 +1,81 @@
+// pgrouter/link/server_link.cpp — rewriting for one server connection (settings replay, pgrouter's
+// statement names) and giving it back.
+#include "pgrouter/link/server_link.hpp"
+
+#include "pgrouter/wire/writer.hpp"
+
+namespace pgrouter::link {
+
+using Kind = backend::ResponseQueue::Kind;
+
+ServerLink::ServerLink(pool::BackendLease lease, std::size_t server)
+    : lease_(std::move(lease)), server_(server), in_(0) {}
+
+void ServerLink::sync_settings(const backend::ParamState& wanted) {
+    script_.clear();
+    append_sync_script(wanted, lease_->params, script_);
+    if (script_.empty()) {
+        return;
+    }
+    const std::size_t mark = out_.own_mark();
+    wire::MessageWriter(out_.own()).query(script_);
+    out_.commit_own(mark);
+    responses_.push(Kind::Query, true);
+    tx_.on_hidden_query();
+    lease_->params.copy_replayed_from(wanted);
+}
+
+const std::string& ServerLink::ensure_prepared(const backend::PreparedStatement& statement) {
+    if (!lease_->prepared.use(statement.server_name)) {
+        const std::size_t mark = out_.own_mark();
+        wire::MessageWriter writer(out_.own());
+        writer.parse(statement.server_name, statement.query, statement.param_count,
+                     statement.param_types);
+        responses_.push(Kind::Parse, true, record_parse({}, statement.server_name, true));
+        if (auto evicted = lease_->prepared.add(statement.server_name)) {
+            writer.close('S', *evicted);
+            responses_.push(Kind::Close, true);
+        }
+        out_.commit_own(mark);
+    }
+    return statement.server_name;
+}
+
+void ServerLink::send_parse(const backend::PreparedStatement& statement,
+                            std::string_view client_name) {
+    const std::size_t mark = out_.own_mark();
+    wire::MessageWriter writer(out_.own());
+    writer.parse(statement.server_name, statement.query, statement.param_count,
+                 statement.param_types);
+    responses_.push(Kind::Parse, false, record_parse(client_name, statement.server_name, true));
+    if (auto evicted = lease_->prepared.add(statement.server_name)) {
+        writer.close('S', *evicted);
+        responses_.push(Kind::Close, true);
+    }
+    out_.commit_own(mark);
+}
+
+std::uint32_t ServerLink::record_parse(std::string_view client_name,
+                                       const std::string& server_name, bool on_server) {
+    parse_records_.push_back({std::string(client_name), server_name, on_server});
+    return static_cast<std::uint32_t>(parse_records_.size());
+}
+
+const ServerLink::ParseRecord* ServerLink::undo_parse(std::uint32_t tag) {
+    if (tag == 0 || tag > parse_records_.size()) {
+        return nullptr;
+    }
+    const ParseRecord& record = parse_records_[tag - 1];
+    if (record.on_server) {
+        lease_->prepared.remove(record.server_name);
+    }
+    return &record;
+}
+
+ServerLink::~ServerLink() {
+    // Idle clients hold no server buffer (thousands of them would otherwise keep 16 KiB each).
+    in_.consume(in_.size());
+    in_.release_to_cache(kServerReadChunk);
+}
+
+}  // namespace pgrouter::link
