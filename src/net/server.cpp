@@ -126,13 +126,16 @@ awaitable<void> Server::janitor() {
             if (missing == 0 || user == nullptr) {
                 continue;
             }
-            pool::Credentials credentials = runtime_->server_credentials(*user);
-            if (credentials.password.empty() && !credentials.scram_client_key &&
+            auto credentials = runtime_->server_credentials(*user);
+            if (credentials->password.empty() && !credentials->scram_client_key &&
                 user->config->auth != config::AuthMethod::Trust) {
                 continue;  // pass-through users need a client login first
             }
             for (std::uint32_t i = 0; i < missing; ++i) {
-                asio::co_spawn(strand, pool->add_idle(credentials), asio::detached);
+                // The coroutine takes its credentials by reference: the lambda keeps them alive.
+                asio::co_spawn(
+                    strand, [pool, credentials] { return pool->add_idle(*credentials); },
+                    asio::detached);
             }
         }
     }

@@ -36,7 +36,7 @@ awaitable<bool> ClientSession::attach(const Request& request) {
         co_return true;
     }
     auto pool = pool_for(decision.server);
-    pool::ConnectResult result = co_await pool->acquire(credentials_);
+    pool::ConnectResult result = co_await pool->acquire(*credentials_);
     pool::BackendLease lease(pool, std::move(result.conn));
     if (!lease) {
         SPDLOG_WARN("{} no server connection: {}", tag(), result.error.message);

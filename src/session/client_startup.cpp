@@ -215,7 +215,7 @@ awaitable<bool> ClientSession::login() {
     if (!startup_params) {
         // First client of this pool: open a connection to learn the server's parameters (this
         // also reports a wrong server password or a missing database right away).
-        pool::ConnectResult probe = co_await pool->acquire(credentials_);
+        pool::ConnectResult probe = co_await pool->acquire(*credentials_);
         if (!probe.conn) {
             SPDLOG_WARN("{} cannot reach server: {}", tag(), probe.error.message);
             co_await send_error("FATAL", probe.error.sqlstate, probe.error.message);
@@ -233,12 +233,14 @@ awaitable<bool> ClientSession::login() {
     registered_cancel_ = true;
     std::vector<std::uint8_t> bytes;
     wire::MessageWriter writer(bytes);
-    told_.reserve(startup_params->size());
+    told_base_ = startup_params;
     for (const auto& [name, value] : *startup_params) {
         // The client's own start-up values for the parameters pgrouter keeps in step.
         const std::string* own = params_.reported(name);
-        told_.emplace_back(name, own != nullptr ? *own : value);
-        writer.parameter_status(name, told_.back().second);
+        if (own != nullptr && *own != value) {
+            told_changes_.emplace_back(name, *own);
+        }
+        writer.parameter_status(name, own != nullptr ? std::string_view(*own) : value);
     }
     writer.backend_key_data(cancel_key_);
     writer.ready_for_query('I');

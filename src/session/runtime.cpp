@@ -66,24 +66,33 @@ const UserAuth* Runtime::user_auth(std::string_view name) const {
     return it == users_.end() ? nullptr : &it->second;
 }
 
-pool::Credentials Runtime::server_credentials(const UserAuth& user) const {
-    pool::Credentials c;
-    c.user = user.config->name;
-    c.password = user.config->server_password;
-    if (c.password.empty() && user.scram) {
-        std::lock_guard lock(keys_mutex_);
-        auto it = client_keys_.find(c.user);
-        if (it != client_keys_.end()) {
-            c.scram_client_key = it->second;
-            c.scram_server_key = user.scram->server_key;
+std::shared_ptr<const pool::Credentials> Runtime::server_credentials(const UserAuth& user) const {
+    // Shared by every session of the user (a session holds a pointer, not a copy).
+    std::lock_guard lock(keys_mutex_);
+    auto& cached = credentials_[user.config->name];
+    if (!cached) {
+        auto c = std::make_shared<pool::Credentials>();
+        c->user = user.config->name;
+        c->password = user.config->server_password;
+        if (c->password.empty() && user.scram) {
+            auto it = client_keys_.find(c->user);
+            if (it != client_keys_.end()) {
+                c->scram_client_key = it->second;
+                c->scram_server_key = user.scram->server_key;
+            }
         }
+        cached = std::move(c);
     }
-    return c;
+    return cached;
 }
 
 void Runtime::remember_client_key(const std::string& user, const auth::Key& client_key) {
     std::lock_guard lock(keys_mutex_);
-    client_keys_[user] = client_key;
+    auto& key = client_keys_[user];
+    if (key != client_key) {
+        key = client_key;
+        credentials_.erase(user);  // made again with the key on next use
+    }
 }
 
 bool Runtime::try_add_client() {

@@ -226,7 +226,7 @@ bool ClientSession::on_parameter_status(const wire::Frame& frame) {
     params_.set_reported(ps->name, ps->value);
     // Directly, a client hears of a reported setting only when its value changes. A replay on a
     // server connection last used by another client reports the client's own values again.
-    for (auto& [name, value] : told_) {
+    for (auto& [name, value] : told_changes_) {
         if (name == ps->name) {
             if (value == ps->value) {
                 return false;
@@ -235,7 +235,12 @@ bool ClientSession::on_parameter_status(const wire::Frame& frame) {
             return true;
         }
     }
-    told_.emplace_back(ps->name, ps->value);
+    for (const auto& [name, value] : *told_base_) {
+        if (name == ps->name && value == ps->value) {
+            return false;
+        }
+    }
+    told_changes_.emplace_back(ps->name, ps->value);
     return true;
 }
 
@@ -252,7 +257,7 @@ void ClientSession::on_ready_for_query(link::ServerLink& link, const wire::Frame
             auto& changes = pending_settings_.front().changes;
             tx_settings_.insert(tx_settings_.end(), changes.begin(), changes.end());
         }
-        pending_settings_.pop_front();
+        pending_settings_.erase(pending_settings_.begin());
     }
     if (link.tx().status() == 'I') {
         if (!tx_settings_.empty() && !last_tag_rollback_) {

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <set>
 #include <string>
@@ -537,6 +538,8 @@ protected:
 
 TEST_F(IdleMemory, LoggedInIdleClientCostsUnderFourKiB) {
     const double per_client = open_clients(kClients, false);
+    std::printf("%d idle logged-in clients: %ld bytes of pgrouter RSS each\n", kClients,
+                std::lround(per_client));
     EXPECT_LT(per_client, kBoundBytes) << kClients << " idle logged-in clients cost "
                                        << std::lround(per_client) << " bytes of pgrouter RSS each";
     expect_clients_answer();
@@ -545,6 +548,8 @@ TEST_F(IdleMemory, LoggedInIdleClientCostsUnderFourKiB) {
 TEST_F(IdleMemory, ClientIdleAfterAQueryCostsUnderFourKiB) {
     open_clients(kClients, false);
     const double per_client = open_clients(kClients, true);
+    std::printf("%d clients idle after one SELECT 1: %ld bytes of pgrouter RSS each\n", kClients,
+                std::lround(per_client));
     EXPECT_LT(per_client, kBoundBytes) << kClients << " clients idle after one SELECT 1 cost "
                                        << std::lround(per_client) << " bytes of pgrouter RSS each";
     expect_clients_answer();

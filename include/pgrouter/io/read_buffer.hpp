@@ -72,7 +72,8 @@ public:
     }
 
 private:
-    static constexpr std::size_t kCacheLimit = 64;
+    // Enough for the sessions of one thread that hold bytes at the same moment; the rest is freed.
+    static constexpr std::size_t kCacheLimit = 16;
     static std::vector<std::vector<std::uint8_t>>& thread_cache() {
         thread_local std::vector<std::vector<std::uint8_t>> cache;
         return cache;

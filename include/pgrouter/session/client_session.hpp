@@ -5,7 +5,6 @@
 // settings, its prepared statements, what it has been told). docs/data_path.md has the design.
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -105,7 +104,7 @@ private:
     const UserAuth* user_ = nullptr;
     const config::DatabaseConfig* database_ = nullptr;
     const routing::DatabaseTopology* topology_ = nullptr;
-    pool::Credentials credentials_;  // towards servers; set once at login
+    std::shared_ptr<const pool::Credentials> credentials_;  // towards servers; set at login
     bool transaction_mode_ = true;
     bool counted_ = false;
     bool registered_cancel_ = false;
@@ -129,8 +128,10 @@ private:
 
     backend::ParamState params_;  // the client's settings (what every server must match)
     // Every reported parameter the client has been told, as told: a ParameterStatus goes out only
-    // when it changes one of these (exactly what PostgreSQL would send).
-    std::vector<std::pair<std::string, std::string>> told_;
+    // when it changes one of these (exactly what PostgreSQL would send). The server's start-up
+    // values are shared by every client of the pool; only this client's differences are its own.
+    std::shared_ptr<const backend::ParamState::Entries> told_base_;
+    std::vector<std::pair<std::string, std::string>> told_changes_;
     ClientStatements statements_;
     bool pinned_ = false;
     bool server_lost_ = false;
@@ -144,7 +145,7 @@ private:
         std::vector<sql::SettingChange> changes;
     };
     std::vector<sql::SettingChange> batch_settings_;  // from Parse/Query, until their Sync/Query
-    std::deque<PendingSettings> pending_settings_;
+    std::vector<PendingSettings> pending_settings_;  // oldest first (a deque allocates when empty)
     std::vector<sql::SettingChange> tx_settings_;  // done, waiting for the transaction to end
     std::uint64_t ready_sent_ = 0;                 // Queries/Syncs the client sent
     std::uint64_t ready_seen_ = 0;                 // their ReadyForQuery (hidden ones excluded)

@@ -48,7 +48,7 @@ public:
     const UserAuth* user_auth(std::string_view name) const;
     // Credentials pgrouter uses towards servers for `user`; include the SCRAM pass-through key
     // once a client of that user has logged in with SCRAM.
-    pool::Credentials server_credentials(const UserAuth& user) const;
+    std::shared_ptr<const pool::Credentials> server_credentials(const UserAuth& user) const;
     void remember_client_key(const std::string& user, const auth::Key& client_key);
 
     // Client accounting and the drain registry.
@@ -80,6 +80,7 @@ private:
 
     mutable std::mutex keys_mutex_;
     std::unordered_map<std::string, auth::Key> client_keys_;
+    mutable std::unordered_map<std::string, std::shared_ptr<const pool::Credentials>> credentials_;
 
     std::atomic<std::uint32_t> clients_{0};
     std::atomic<std::uint32_t> live_sessions_{0};
