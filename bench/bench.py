@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-# bench/bench.py — the side-by-side benchmark: direct PostgreSQL 15 vs PgBouncer vs pgrouter, and
-# idle memory per client. Owns the scenarios, the round order and the output files; starting
-# servers is services.py, measuring is measure.py, formatting is report.py. Run it through
-# bench/run.sh (root, packages, open-file limit).
+# bench/bench.py — the side-by-side benchmark: direct PostgreSQL 15 vs PgBouncer vs pgrouter (one or
+# more variants: worker counts, a baseline binary), and idle memory per client. Owns the scenarios,
+# the round order and the output files; starting servers is services.py, measuring is measure.py,
+# formatting is report.py. Run it through bench/run.sh (root, packages, open-file limit).
 import argparse
 import datetime
 import hashlib
@@ -15,12 +15,12 @@ import subprocess
 import sys
 import tempfile
 
-from measure import idle_memory, run_pgbench, summarize
+from measure import IDLE_KINDS, idle_memory, run_pgbench, summarize
 from report import render_report
 from services import (
-    BenchError, Processes, Target, check_target, chown_pg, kBenchPassword, kClkTck, kPgBin,
-    kPgSettings, kRepo, kTrustUser, log, setup_database, start_pgbouncer, start_pgrouter,
-    start_postgres,
+    BenchError, Processes, Target, check_target, chown_pg, kBenchPassword, kClkTck, kMaxClientConn,
+    kPgBin, kPgSettings, kPoolSize, kRepo, kTrustUser, log, setup_database, start_pgbouncer,
+    start_pgrouter, start_postgres,
 )
 
 kWantedNoFile = 65536
@@ -106,13 +106,41 @@ def binary_identity(path):
         return f"unavailable ({e.strerror})"
 
 
-def git_head():
-    out = subprocess.run(["git", "-C", kRepo, "log", "-1", "--format=%h %s"],
+def git_head(repo=kRepo, fmt="%h %s"):
+    out = subprocess.run(["git", "-C", repo, "log", "-1", f"--format={fmt}"],
                          capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", kRepo, "status", "--porcelain", "--untracked-files=no"],
+    dirty = subprocess.run(["git", "-C", repo, "status", "--porcelain", "--untracked-files=no"],
                            capture_output=True, text=True)
     head = out.stdout.strip() or "unknown"
     return head + (" (with uncommitted changes)" if dirty.stdout.strip() else "")
+
+
+def pgrouter_variants(args):
+    """The pgrouter targets of this run: every binary (--pgrouter, then --pgrouter-baseline) at
+    every --pgrouter-workers value. A single variant keeps the plain key and label "pgrouter"."""
+    binaries = [("", args.pgrouter)]
+    if args.pgrouter_baseline:
+        binaries.append(("before", args.pgrouter_baseline))
+    several_workers = len(args.workers_list) > 1
+    variants = []
+    for tag, binary in binaries:
+        for workers in args.workers_list:
+            notes = [tag] if tag else []
+            suffix = [tag] if tag else []
+            if several_workers:
+                notes.append(f"workers {workers}")
+                suffix.append(f"w{workers}")
+            variants.append({
+                "key": "-".join(["pgrouter", *suffix]),
+                "label": "pgrouter" + (f" ({', '.join(notes)})" if notes else ""),
+                "binary": binary,
+                "workers": workers,
+                "baseline": bool(tag),
+                "version": tool_version([binary, "--version"]),
+                "identity": binary_identity(binary),
+                "git_head": git_head(os.path.dirname(binary), "%h"),
+            })
+    return variants
 
 
 def machine_info():
@@ -145,14 +173,23 @@ def parse_args():
     p.add_argument("--rounds", type=int, default=3)
     # PgBouncer runs one thread; pgrouter with one worker is the like-for-like comparison. 0 = one
     # per CPU (pgrouter's default), which on 2 shared cores competes with PostgreSQL and pgbench.
-    p.add_argument("--pgrouter-workers", type=int, default=1)
+    # Several values ("1,0") run one pgrouter per value side by side, a column each.
+    p.add_argument("--pgrouter-workers", default="1",
+                   help="comma-separated pgrouter worker counts, each a target (default 1)")
     p.add_argument("--duration", type=int, default=10, help="seconds per pgbench run")
     p.add_argument("--pgrouter", default="build/pgrouter",
                    help="pgrouter binary (relative paths are from the repository root)")
+    p.add_argument("--pgrouter-baseline", metavar="PATH",
+                   help="a second pgrouter binary measured in the same rounds, as "
+                        "\"pgrouter (before)\" (e.g. a build of the last commit)")
     p.add_argument("--scenarios", default=",".join(s.key for s in SCENARIOS if s.default),
                    help="comma-separated keys; 'f' (-M prepared) is the opt-in hook")
     p.add_argument("--scale", type=int, default=10, help="pgbench -i scale factor")
-    p.add_argument("--idle-clients", type=int, default=10000, help="0 skips the memory test")
+    p.add_argument("--idle-clients", type=int, default=10000,
+                   help="idle clients of each kind per pooler; 0 skips the memory test")
+    p.add_argument("--idle-kinds", default=",".join(IDLE_KINDS),
+                   help="comma-separated: " + "; ".join(
+                       f"{k} = {v['title']}" for k, v in IDLE_KINDS.items()))
     p.add_argument("--warmup", type=int, default=2, help="seconds of select-only per target first")
     p.add_argument("--password-form", choices=["plain", "verifier"], default="plain",
                    help="what both poolers store for user bench: the plaintext password or the "
@@ -163,12 +200,28 @@ def parse_args():
     args = p.parse_args()
     if not os.path.isabs(args.pgrouter):
         args.pgrouter = os.path.join(kRepo, args.pgrouter)
+    if args.pgrouter_baseline and not os.path.isabs(args.pgrouter_baseline):
+        args.pgrouter_baseline = os.path.join(kRepo, args.pgrouter_baseline)
     known = {s.key: s for s in SCENARIOS}
     try:
         args.scenario_list = [known[k.strip()] for k in args.scenarios.split(",") if k.strip()]
     except KeyError as e:
         p.error(f"unknown scenario {e}; known: {', '.join(known)}")
+    try:
+        args.workers_list = [int(w) for w in split_list(args.pgrouter_workers)]
+    except ValueError:
+        p.error(f"--pgrouter-workers takes comma-separated integers, not {args.pgrouter_workers!r}")
+    if not args.workers_list or len(set(args.workers_list)) != len(args.workers_list):
+        p.error("--pgrouter-workers needs distinct values")
+    args.idle_kind_list = split_list(args.idle_kinds)
+    unknown = [k for k in args.idle_kind_list if k not in IDLE_KINDS]
+    if unknown:
+        p.error(f"unknown idle kind {unknown[0]!r}; known: {', '.join(IDLE_KINDS)}")
     return args
+
+
+def split_list(text):
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def keep_logs(work, dest):
@@ -179,6 +232,59 @@ def keep_logs(work, dest):
     os.makedirs(dest, exist_ok=True)
     for name in logs:
         shutil.copy(os.path.join(work, name), dest)
+
+
+def start_variants(procs, work, variants, pg_port, auth, secret, prefix):
+    return [
+        start_pgrouter(procs, work, f"{prefix}-{v['key']}", v["binary"], pg_port, auth, secret,
+                       v["workers"], v["key"], v["label"])
+        for v in variants
+    ]
+
+
+def measure_idle(procs, work, args, variants, pg_port, results):
+    """Appends to results one record per (kind, pooler). Each on a fresh pooler process, so that
+    memory freed by the throughput runs or by the other kind cannot be reused."""
+    # Headroom above the clients: the pooler must not refuse the last ones at its limit.
+    max_conn = max(kMaxClientConn, args.idle_clients + 2000)
+    for kind in args.idle_kind_list:
+        for variant in [None, *variants]:
+            target = start_idle_pooler(procs, work, variant, kind, pg_port, max_conn)
+            log(f"idle memory ({kind}): {args.idle_clients} clients on {target.label}")
+            record = idle_memory(procs, work, target, args.idle_clients, kind, pg_port)
+            record["max_client_conn"] = max_conn
+            results.append(record)
+            log(f"idle memory ({kind}) {target.label}: {idle_summary(record)}")
+            if target.proc:
+                procs.stop(target.proc)
+
+
+def start_idle_pooler(procs, work, variant, kind, pg_port, max_conn):
+    """PgBouncer for variant None, else that pgrouter; trust auth (user bench_trust)."""
+    if variant is None:
+        return start_pgbouncer(procs, work, f"pgbouncer-idle-{kind}", pg_port, "trust", "",
+                               max_conn)
+    v = variant
+    return start_pgrouter(procs, work, f"{v['key']}-idle-{kind}", v["binary"], pg_port, "trust",
+                          "", v["workers"], v["key"], v["label"], max_conn)
+
+
+def idle_summary(record):
+    if "problem" in record:
+        return f"NOT measured: {record['problem'].strip().splitlines()[0]}"
+    per = record.get("kib_per_client")
+    per = f"{per:.2f} KiB per client" if per is not None else "no KiB per client"
+    return f"{record.get('ok', 0)} ok, {record.get('failed', 0)} failed; {per}"
+
+
+def warn_server_connections(args, variants):
+    """Every pooler instance (PgBouncer and each pgrouter, per auth group) keeps up to kPoolSize
+    server connections open between runs, next to direct pgbench's 16."""
+    groups = 2 if any(sc.auth == "trust" for sc in args.scenario_list) else 1
+    poolers = (1 + len(variants)) * groups
+    if poolers * kPoolSize + 16 > int(kPgSettings["max_connections"]):
+        log(f"warning: {poolers} pooler instances × pool {kPoolSize} may exceed PostgreSQL's "
+            f"max_connections {kPgSettings['max_connections']}")
 
 
 def report_text(meta, runs, idle):
@@ -215,7 +321,8 @@ def main():
         "machine": machine_info(),
         "nofile": raise_nofile(),
         "clk_tck": kClkTck,
-        "args": {k: v for k, v in vars(args).items() if k != "scenario_list"},
+        "args": {k: v for k, v in vars(args).items()
+                 if k not in ("scenario_list", "workers_list", "idle_kind_list")},
         "versions": {
             "postgres": tool_version([f"{kPgBin}/postgres", "--version"]),
             "pgbench": tool_version([f"{kPgBin}/pgbench", "--version"]),
@@ -223,14 +330,18 @@ def main():
             "pgrouter": tool_version([args.pgrouter, "--version"]),
         },
         "pgrouter_binary": binary_identity(args.pgrouter),
+        "pgrouter_variants": pgrouter_variants(args),
         "git_head": git_head(),
         "pg_settings": kPgSettings,
         "loadavg_start": os.getloadavg(),
     }
+    variants = meta["pgrouter_variants"]
     # The holder and the pooler are separate processes; each needs one descriptor per client.
-    if meta["nofile"] < args.idle_clients + 1000:
+    if args.idle_clients and meta["nofile"] < args.idle_clients + 1000:
         log(f"warning: open-file limit is {meta['nofile']}; {args.idle_clients} idle clients may "
             "not fit")
+
+    warn_server_connections(args, variants)
 
     procs = Processes()
     running = []  # pgbench processes in flight, killed first on exit
@@ -248,15 +359,13 @@ def main():
         targets["scram"] = [
             Target("direct", "direct", pg_port),
             start_pgbouncer(procs, work, "pgbouncer", pg_port, "scram", secret),
-            start_pgrouter(procs, work, "pgrouter", args.pgrouter, pg_port, "scram", secret,
-                           args.pgrouter_workers),
+            *start_variants(procs, work, variants, pg_port, "scram", secret, "scram"),
         ]
         if any(sc.auth == "trust" for sc in args.scenario_list):
             targets["trust"] = [
                 Target("direct", "direct", pg_port, user=kTrustUser),
                 start_pgbouncer(procs, work, "pgbouncer-trust", pg_port, "trust", ""),
-                start_pgrouter(procs, work, "pgrouter-trust", args.pgrouter, pg_port, "trust", "",
-                               args.pgrouter_workers),
+                *start_variants(procs, work, variants, pg_port, "trust", "", "trust"),
             ]
         for auth, group in targets.items():
             for t in group:
@@ -292,17 +401,7 @@ def main():
                     procs.stop(t.proc)
 
         if args.idle_clients > 0:
-            # Fresh processes, so that memory freed by the throughput runs cannot be reused.
-            trust_bouncer = start_pgbouncer(procs, work, "pgbouncer-idle", pg_port, "trust", "")
-            log(f"idle memory: {args.idle_clients} clients on PgBouncer")
-            idle.append(idle_memory(procs, work, trust_bouncer, args.idle_clients))
-            procs.stop(trust_bouncer.proc)
-            trust_router = start_pgrouter(procs, work, "pgrouter-idle", args.pgrouter, pg_port,
-                                          "trust", "")
-            log(f"idle memory: {args.idle_clients} clients on pgrouter")
-            idle.append(idle_memory(procs, work, trust_router, args.idle_clients))
-            if trust_router.proc:
-                procs.stop(trust_router.proc)
+            measure_idle(procs, work, args, variants, pg_port, idle)
     except KeyboardInterrupt:
         interrupted = True
         log("interrupted; stopping everything")

@@ -1,8 +1,10 @@
 #!/usr/bin/python3
-# bench/idle_clients.py — opens N PostgreSQL client connections (trust login only), holds them idle
-# and answers bench.py's commands on stdin. Owns those sockets only; measures nothing itself.
+# bench/idle_clients.py — opens N PostgreSQL client connections (trust login only), optionally runs
+# one simple query on each (--query, read to ReadyForQuery), holds them idle and answers bench.py's
+# commands on stdin. Owns those sockets only; measures nothing itself.
 #
-# Protocol with the parent (one line each): after every login has finished (or failed) it prints
+# Protocol with the parent (one line each): after every client has finished (or failed) its login
+# and query it prints
 #   {"ok": N, "failed": M, "errors": {...}, "seconds": S}
 # then reads commands from stdin: "check" prints {"alive": N, "closed": M} (a socket the pooler has
 # closed reads as EOF), "quit" or EOF closes everything and exits.
@@ -29,6 +31,11 @@ def startup_message(user, database):
     return struct.pack("!i", len(body) + 4) + body
 
 
+def query_message(sql):
+    body = sql.encode() + b"\0"
+    return b"Q" + struct.pack("!i", len(body) + 4) + body
+
+
 def error_text(body):
     # ErrorResponse: (code byte, cstring)* then a 0 byte. Keep SQLSTATE (C) and message (M).
     fields = {}
@@ -52,6 +59,7 @@ class Holder:
         self.args = args
         self.sel = selectors.DefaultSelector()
         self.startup = startup_message(args.user, args.database)
+        self.query = query_message(args.query) if args.query else b""
         self.held = []
         self.ok = 0
         self.failed = 0
@@ -106,7 +114,7 @@ class Holder:
             self.fail(conn, f"recv: {e.strerror}")
             return
         if not data:
-            self.fail(conn, "closed during login")
+            self.fail(conn, f"closed during {conn.state}")
             return
         conn.buf += data
         while len(conn.buf) >= 5:
@@ -122,14 +130,31 @@ class Holder:
                     self.fail(conn, f"server asked for authentication (code {code}); use trust")
                     return
             elif kind == b"E":
-                self.fail(conn, error_text(body))
+                self.fail(conn, f"{conn.state}: {error_text(body)}")
                 return
             elif kind == b"Z":
-                conn.state = "ready"
-                self.ok += 1
-                self.held.append(conn.sock)
-                self.finish(conn)
-                return
+                if conn.state == "login" and self.query:
+                    if not self.send_query(conn):
+                        return
+                else:
+                    self.hold(conn)
+                    return
+
+    def send_query(self, conn):
+        try:
+            # A simple query of a few bytes always fits the socket send buffer.
+            conn.sock.send(self.query)
+        except OSError as e:
+            self.fail(conn, f"send query: {e.strerror}")
+            return False
+        conn.state = "query"
+        return True
+
+    def hold(self, conn):
+        conn.state = "ready"
+        self.ok += 1
+        self.held.append(conn.sock)
+        self.finish(conn)
 
     def run(self):
         start = time.monotonic()
@@ -141,7 +166,7 @@ class Holder:
                 self.open_one()
             if time.monotonic() > deadline:
                 for key in list(self.sel.get_map().values()):
-                    self.fail(key.data, "login timeout")
+                    self.fail(key.data, f"{key.data.state} timeout")
                 self.failed += remaining
                 if remaining:
                     self.errors["not attempted (timeout)"] = remaining
@@ -176,8 +201,11 @@ def main():
     parser.add_argument("--user", default="bench")
     parser.add_argument("--database", default="bench")
     parser.add_argument("--count", type=int, default=10000)
-    parser.add_argument("--parallel", type=int, default=200, help="logins in flight at once")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds for all logins")
+    parser.add_argument("--query", default="",
+                        help="simple query each client runs once after its login (default: none)")
+    parser.add_argument("--parallel", type=int, default=200, help="clients in flight at once")
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="seconds for all logins and queries")
     args = parser.parse_args()
 
     holder = Holder(args)

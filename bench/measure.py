@@ -1,5 +1,5 @@
-# bench/measure.py — one pgbench run (TPS, latency, pooler CPU from /proc), the idle-memory test and
-# the medians. Must not start or configure servers (services.py does).
+# bench/measure.py — one pgbench run (TPS, latency, pooler CPU from /proc), the idle-memory test
+# (two kinds of idle client) and the medians. Starts or configures no server (services.py does).
 import json
 import os
 import re
@@ -192,15 +192,31 @@ def merge_counts(dicts):
     return merged
 
 
+# The idle-memory kinds: what each held client did before going idle. A client that ran a query
+# has been through the pooler's transaction path (server lease, buffers, statement state) once.
+IDLE_KINDS = {
+    "login": {"title": "logged in, never queried", "query": ""},
+    "query": {"title": "logged in, ran `SELECT 1`, then idle", "query": "SELECT 1"},
+}
 
 
-def idle_memory(procs, work, target, count):
-    result = {"target": target.key, "count": count}
-    if target.unavailable:
-        result["problem"] = target.unavailable
-        return result
-    # One login and query first, so the baseline already includes the pool's server connection,
-    # the cached server parameters and any lazily built state.
+def server_connections(pg_port):
+    """ESTABLISHED TCP sockets to PostgreSQL's port: the idle test's pooler is the only client of
+    PostgreSQL while it runs, so these are its server connections."""
+    wanted = f":{pg_port:04X}"
+    count = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split(None, 4)
+            if fields[3] == "01" and fields[2].endswith(wanted):
+                count += 1
+    return count
+
+
+def warm_up_login(target):
+    """One login and query first, so the baseline already includes the pool's server connection,
+    the cached server parameters and any lazily built state. Returns '' or what went wrong."""
     warm = subprocess.run(
         [
             f"{kPgBin}/psql", "-X", "-At", "-h", kHost, "-p", str(target.port), "-U", target.user,
@@ -208,38 +224,52 @@ def idle_memory(procs, work, target, count):
         ],
         capture_output=True, text=True, timeout=60,
     )
-    if warm.returncode != 0:
-        result["problem"] = f"warm-up login failed: {warm.stderr.strip()}"
+    return "" if warm.returncode == 0 else f"warm-up login failed: {warm.stderr.strip()}"
+
+
+def holder_command(holder, command):
+    holder.stdin.write(command.encode() + b"\n")
+    holder.stdin.flush()
+
+
+def idle_memory(procs, work, target, count, kind, pg_port):
+    """RSS of a fresh pooler process before and after `count` clients of `kind` (IDLE_KINDS) are
+    held idle on it; KiB per client = the difference / the clients that succeeded."""
+    result = {"target": target.key, "label": target.label, "count": count, "kind": kind,
+              "kind_title": IDLE_KINDS[kind]["title"]}
+    if target.unavailable:
+        result["problem"] = target.unavailable
+        return result
+    problem = warm_up_login(target)
+    if problem:
+        result["problem"] = problem
         return result
     time.sleep(1)
     result["rss_before_kib"] = proc_rss_kib(target.pid())
-    holder = procs.start(
-        f"idle-holder-{target.key}",
-        ["/usr/bin/python3", os.path.join(kRepo, "bench", "idle_clients.py"), "--port",
-         str(target.port), "--user", target.user, "--count", str(count)],
-        os.path.join(work, f"idle-holder-{target.key}.log"), signal.SIGTERM, 30,
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-    )
+    result["server_conns_before"] = server_connections(pg_port)
+    name = f"idle-holder-{kind}-{target.key}"
+    argv = ["/usr/bin/python3", os.path.join(kRepo, "bench", "idle_clients.py"), "--port",
+            str(target.port), "--user", target.user, "--count", str(count)]
+    if IDLE_KINDS[kind]["query"]:
+        argv += ["--query", IDLE_KINDS[kind]["query"]]
+    holder = procs.start(name, argv, os.path.join(work, f"{name}.log"), signal.SIGTERM, 30,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         line = holder.stdout.readline()
         if not line:
             result["problem"] = f"the idle-client holder died (exit status {holder.poll()})"
             return result
-        logins = json.loads(line)
-        result.update(logins)
-        time.sleep(2)  # let the pooler finish whatever it does after the last login
+        result.update(json.loads(line))
+        time.sleep(2)  # let the pooler finish whatever it does after the last client
         result["rss_after_kib"] = proc_rss_kib(target.pid())
-        holder.stdin.write(b"check\n")
-        holder.stdin.flush()
+        result["server_conns_after"] = server_connections(pg_port)
+        holder_command(holder, "check")
         result.update(json.loads(holder.stdout.readline()))
-        if result["alive"]:
+        if result["ok"]:
             delta = result["rss_after_kib"] - result["rss_before_kib"]
-            result["kib_per_conn"] = delta / result["alive"]
-        holder.stdin.write(b"quit\n")
-        holder.stdin.flush()
+            result["kib_per_client"] = delta / result["ok"]
+        holder_command(holder, "quit")
         holder.wait(timeout=60)
     finally:
         procs.stop(holder)
     return result
-
-

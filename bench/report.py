@@ -15,18 +15,33 @@ def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "—"
 
 
-kLabels = {"direct": "direct", "pgbouncer": "PgBouncer", "pgrouter": "pgrouter"}
+kFixedLabels = {"direct": "direct", "pgbouncer": "PgBouncer"}
 
 
-def paired(runs, scenario, field):
-    """pgrouter / PgBouncer per round. Within a round the two ran back to back, so these
-    ratios show how much of the spread comes from load that drifted between rounds."""
+def variants_of(meta):
+    """The pgrouter targets; runs saved before there could be several had one, keyed 'pgrouter'."""
+    if meta.get("pgrouter_variants"):
+        return meta["pgrouter_variants"]
+    a = meta["args"]
+    return [{
+        "key": "pgrouter", "label": "pgrouter", "binary": a["pgrouter"],
+        "workers": a.get("pgrouter_workers", 0), "version": meta["versions"]["pgrouter"],
+        "identity": meta.get("pgrouter_binary", "?"), "git_head": meta.get("git_head", "?"),
+    }]
+
+
+def labels_of(variants):
+    return {**kFixedLabels, **{v["key"]: v["label"] for v in variants}}
+
+
+def paired(runs, scenario, field, num="pgrouter", den="pgbouncer"):
+    """num / den per round. Within a round the two ran back to back, so these ratios show how
+    much of the spread comes from load that drifted between rounds."""
     by_round = {}
     for r in runs:
         if r["scenario"] == scenario.key and r.get("ok") and r.get(field) is not None:
             by_round.setdefault(r["round"], {})[r["target"]] = r[field]
-    ratios = [v["pgrouter"] / v["pgbouncer"] for _, v in sorted(by_round.items())
-              if v.get("pgbouncer") and "pgrouter" in v]
+    ratios = [v[num] / v[den] for _, v in sorted(by_round.items()) if v.get(den) and num in v]
     return " / ".join(f"{x:.2f}" for x in ratios) if ratios else "—"
 
 
@@ -51,148 +66,273 @@ def value(summary, scenario, target, field):
     return s[field] if s and not s["unavailable"] else None
 
 
-def render_report(meta, scenarios, summary, runs, idle):
-    direct, bouncer, router = "direct", "pgbouncer", "pgrouter"
+def table_head(columns):
+    """A markdown header row; the first column is left-aligned text, the others numbers."""
+    return [f"| {' | '.join(columns)} |", "|---|" + "---:|" * (len(columns) - 1)]
+
+
+def ratio_headers(variants, per_round=True):
+    """'X / PgBouncer' (and its per-round column) for each pgrouter variant. With one variant the
+    columns keep their plain names."""
+    heads = []
+    for v in variants:
+        heads.append(f"{v['label']} / PgBouncer")
+        if per_round:
+            heads.append("per round" if len(variants) == 1 else f"{v['label']} per round")
+    return heads
+
+
+def ratio_cells(summary, runs, sc, variants, field, per_round=True):
+    cells = []
+    for v in variants:
+        cells.append(ratio(value(summary, sc, v["key"], field),
+                           value(summary, sc, "pgbouncer", field)))
+        if per_round:
+            cells.append(paired(runs, sc, field, v["key"]))
+    return cells
+
+
+def row(cells):
+    return f"| {' | '.join(cells)} |"
+
+
+def header_section(meta, summary, labels):
     m = meta["machine"]
     a = meta["args"]
-    out = []
-    w = out.append
-
-    w(f"# pgrouter vs PgBouncer vs direct PostgreSQL — {meta['started_utc']}\n")
+    out = [f"# pgrouter vs PgBouncer vs direct PostgreSQL — {meta['started_utc']}\n"]
     if meta.get("interrupted"):
-        w("**Interrupted: the figures below are from the runs that finished.**\n")
-    w(f"Command: `{meta['command']}`  ")
-    w(f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['mem_gib']} GiB RAM, Linux "
-      f"{m['kernel']}, Debian {m['debian']}  ")
-    w(f"Rounds: {a['rounds']} × {a['duration']} s per run, targets interleaved within each round; "
-      "figures are medians over rounds.  ")
-    w(f"Load average (1 min) at start {meta['loadavg_start'][0]:.2f}, at end "
-      f"{meta.get('loadavg_end', (0,))[0]:.2f}.\n")
+        out.append("**Interrupted: the figures below are from the runs that finished.**\n")
+    out.append(f"Command: `{meta['command']}`  ")
+    out.append(f"Machine: {m['nproc']} CPUs ({m['cpu_model']}), {m['mem_gib']} GiB RAM, Linux "
+               f"{m['kernel']}, Debian {m['debian']}  ")
+    out.append(f"Rounds: {a['rounds']} × {a['duration']} s per run, targets interleaved within "
+               "each round; figures are medians over rounds.  ")
+    out.append(f"Load average (1 min) at start {meta['loadavg_start'][0]:.2f}, at end "
+               f"{meta.get('loadavg_end', (0,))[0]:.2f}.\n")
     reasons = {}
     for (sc_key, target), s in summary.items():
         if s["unavailable"]:
             reasons.setdefault((target, s["unavailable"].strip()), []).append(sc_key)
     for (target, why), keys in reasons.items():
-        w(f"**{kLabels[target]} was not measured** in ({', '.join(keys)}): "
-          f"{why.splitlines()[0]}\n")
+        out.append(f"**{labels.get(target, target)} was not measured** in ({', '.join(keys)}): "
+                   f"{why.splitlines()[0]}\n")
+    return out
 
-    w("## Throughput (TPS, median)\n")
-    w("pgrouter / PgBouncer is the ratio of the medians; \"per round\" gives the ratio within "
-      "each round, where the two ran back to back.\n")
-    w("| Scenario | direct | PgBouncer | pgrouter | pgrouter / PgBouncer | per round |")
-    w("|---|---:|---:|---:|---:|---:|")
-    for sc in scenarios:
-        w(f"| ({sc.key}) {sc.title} | {cell(summary, sc, direct, 'tps', 0)} | "
-          f"{cell(summary, sc, bouncer, 'tps', 0)} | {cell(summary, sc, router, 'tps', 0)} | "
-          f"{ratio(value(summary, sc, router, 'tps'), value(summary, sc, bouncer, 'tps'))} | "
-          f"{paired(runs, sc, 'tps')} |")
-    w("")
 
-    w("## Average latency (ms, median)\n")
-    w("| Scenario | direct | PgBouncer | pgrouter |")
-    w("|---|---:|---:|---:|")
+def throughput_section(scenarios, summary, runs, variants):
+    out = ["## Throughput (TPS, median)\n"]
+    if len(variants) == 1:
+        out.append("pgrouter / PgBouncer is the ratio of the medians; \"per round\" gives the "
+                   "ratio within each round, where the two ran back to back.\n")
+    else:
+        out.append("\"… / PgBouncer\" columns are ratios of the medians; \"per round\" columns "
+                   "give the ratio within each round, where the two ran back to back.\n")
+    out += table_head(["Scenario", "direct", "PgBouncer", *(v["label"] for v in variants),
+                       *ratio_headers(variants)])
     for sc in scenarios:
-        w(f"| ({sc.key}) {sc.title} | {cell(summary, sc, direct, 'latency_ms', 3)} | "
-          f"{cell(summary, sc, bouncer, 'latency_ms', 3)} | "
-          f"{cell(summary, sc, router, 'latency_ms', 3)} |")
-    w("")
+        out.append(row([
+            f"({sc.key}) {sc.title}",
+            *(cell(summary, sc, t, "tps", 0) for t in ["direct", "pgbouncer"]),
+            *(cell(summary, sc, v["key"], "tps", 0) for v in variants),
+            *ratio_cells(summary, runs, sc, variants, "tps"),
+        ]))
+    out.append("")
+    return out
 
-    w("## Pooler CPU per transaction (µs, median; lower is better)\n")
-    w("Whole run: the pooler's CPU from pgbench's start to its exit (logins included), divided by "
-      "the transactions. After logins: from the moment all clients are connected; not "
-      "applicable to the new-connection-per-transaction scenarios.\n")
-    w("| Scenario | PgBouncer | pgrouter | pgrouter / PgBouncer | per round | "
-      "PgBouncer after logins | pgrouter after logins | ratio after logins |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+
+def latency_section(scenarios, summary, variants):
+    out = ["## Average latency (ms, median)\n"]
+    keys = ["direct", "pgbouncer", *(v["key"] for v in variants)]
+    out += table_head(["Scenario", "direct", "PgBouncer", *(v["label"] for v in variants)])
     for sc in scenarios:
-        cpu, after = "cpu_us_per_tx", "cpu_us_per_tx_after_login"
-        w(f"| ({sc.key}) {sc.title} | {cell(summary, sc, bouncer, cpu, 1)} | "
-          f"{cell(summary, sc, router, cpu, 1)} | "
-          f"{ratio(value(summary, sc, router, cpu), value(summary, sc, bouncer, cpu))} | "
-          f"{paired(runs, sc, cpu)} | {cell(summary, sc, bouncer, after, 1)} | {cell(summary, sc, router, after, 1)} | "
-          f"{ratio(value(summary, sc, router, after), value(summary, sc, bouncer, after))} |")
-    w("")
+        out.append(row([f"({sc.key}) {sc.title}",
+                         *(cell(summary, sc, t, "latency_ms", 3) for t in keys)]))
+    out.append("")
+    return out
+
+
+def cpu_section(scenarios, summary, runs, variants):
+    cpu, after = "cpu_us_per_tx", "cpu_us_per_tx_after_login"
+    keys = ["pgbouncer", *(v["key"] for v in variants)]
+    labels = ["PgBouncer", *(v["label"] for v in variants)]
+    out = ["## Pooler CPU per transaction (µs, median; lower is better)\n"]
+    out.append("Whole run: the pooler's CPU from pgbench's start to its exit (logins included), "
+               "divided by the transactions. After logins: from the moment all clients are "
+               "connected; not applicable to the new-connection-per-transaction scenarios.\n")
+    out.append("**Whole run**\n")
+    out += table_head(["Scenario", *labels, *ratio_headers(variants)])
+    for sc in scenarios:
+        out.append(row([f"({sc.key}) {sc.title}", *(cell(summary, sc, t, cpu, 1) for t in keys),
+                        *ratio_cells(summary, runs, sc, variants, cpu)]))
+    out.append("")
+    out.append("**After logins**\n")
+    out += table_head(["Scenario", *labels, *ratio_headers(variants, per_round=False)])
+    for sc in scenarios:
+        out.append(row([f"({sc.key}) {sc.title}", *(cell(summary, sc, t, after, 1) for t in keys),
+                        *ratio_cells(summary, runs, sc, variants, after, per_round=False)]))
+    out.append("")
     skipped = [sc for sc in scenarios if not sc.direct]
     if skipped:
-        w(f"¹ {skipped[0].direct_skip_reason}.\n")
+        out.append(f"¹ {skipped[0].direct_skip_reason}.\n")
+    return out
 
-    if idle:
-        w(f"## Idle memory ({idle[0]['count']:,} idle clients, trust auth)\n")
-        w("| Pooler | logged in | still open | RSS before (KiB) | RSS after (KiB) | "
-          "KiB per idle client |")
-        w("|---|---:|---:|---:|---:|---:|")
-        per_conn = {}
-        for r in idle:
-            label = kLabels[r["target"]]
-            if "problem" in r:
-                w(f"| {label} | not measured: {r['problem'].strip().splitlines()[0]} | | | | |")
-                continue
-            per_conn[r["target"]] = r.get("kib_per_conn")
-            w(f"| {label} | {fmt(r.get('ok'))} | {fmt(r.get('alive'))} | "
-              f"{fmt(r.get('rss_before_kib'))} | {fmt(r.get('rss_after_kib'))} | "
-              f"{fmt(r.get('kib_per_conn'), 2)} |")
-        w("")
-        w(f"pgrouter / PgBouncer KiB per idle client: "
-          f"{ratio(per_conn.get('pgrouter'), per_conn.get('pgbouncer'))}\n")
-        for r in idle:
-            if r.get("failed"):
-                w(f"{kLabels[r['target']]}: {r['failed']} logins failed: {r.get('errors')}\n")
 
-    problems = [(sc, t, summary[(sc.key, t)]) for sc in scenarios for t in kLabels
+def before_after_pairs(variants):
+    """(after, before) variants with the same worker count, when a baseline binary was run."""
+    before = {v["workers"]: v for v in variants if v.get("baseline")}
+    return [(v, before[v["workers"]]) for v in variants
+            if not v.get("baseline") and v["workers"] in before]
+
+
+def before_after_section(scenarios, summary, runs, variants):
+    pairs = before_after_pairs(variants)
+    if not pairs:
+        return []
+    out = ["## pgrouter after / before (same rounds)\n"]
+    out.append("The binary under test against the baseline (--pgrouter-baseline), same worker "
+               "count; below 1 is better for CPU, above 1 better for TPS.\n")
+    out += table_head(["Scenario", "workers", "TPS after / before", "per round",
+                       "CPU µs/tx after / before", "per round"])
+    for sc in scenarios:
+        for now, old in pairs:
+            cells = [f"({sc.key}) {sc.title}", str(now["workers"])]
+            for field in ("tps", "cpu_us_per_tx"):
+                cells.append(ratio(value(summary, sc, now["key"], field),
+                                   value(summary, sc, old["key"], field)))
+                cells.append(paired(runs, sc, field, now["key"], old["key"]))
+            out.append(row(cells))
+    out.append("")
+    return out
+
+
+def idle_kib(record):
+    # Runs saved before the two kinds divided by the clients still open ("kib_per_conn").
+    return record.get("kib_per_client", record.get("kib_per_conn"))
+
+
+def idle_section(idle, labels):
+    if not idle:
+        return []
+    out = [f"## Idle memory ({idle[0]['count']:,} idle clients of each kind per pooler, "
+           "trust auth)\n"]
+    out.append("KiB per idle client = (RSS after − RSS before) / clients that succeeded, each kind "
+               "on a fresh pooler process. RSS before is taken after one warm-up login and "
+               "`SELECT 1`. Server connections: the pooler's connections to PostgreSQL before → "
+               "after (clients that queried may grow the pool up to its size, 20).\n")
+    out += table_head(["Idle clients", "Pooler", "succeeded", "still open", "server conns",
+                       "RSS before (KiB)", "RSS after (KiB)", "KiB per idle client",
+                       "/ PgBouncer"])
+    bouncer = {r.get("kind", "login"): idle_kib(r) for r in idle
+               if r["target"] == "pgbouncer" and "problem" not in r}
+    for r in idle:
+        kind = r.get("kind_title", "logged in, never queried")
+        label = r.get("label", labels.get(r["target"], r["target"]))
+        if "problem" in r:
+            out.append(row([kind, label, f"not measured: {r['problem'].strip().splitlines()[0]}",
+                            *[""] * 6]))
+            continue
+        conns = (f"{r['server_conns_before']} → {r['server_conns_after']}"
+                 if "server_conns_after" in r else "—")
+        out.append(row([
+            kind, label, fmt(r.get("ok")), fmt(r.get("alive")), conns,
+            fmt(r.get("rss_before_kib")), fmt(r.get("rss_after_kib")), fmt(idle_kib(r), 2),
+            "—" if r["target"] == "pgbouncer"
+            else ratio(idle_kib(r), bouncer.get(r.get("kind", "login"))),
+        ]))
+    out.append("")
+    for r in idle:
+        if r.get("failed"):
+            out.append(f"{r.get('label', labels.get(r['target']))} "
+                       f"({r.get('kind', 'login')}): {r['failed']} clients failed: "
+                       f"{r.get('errors')}\n")
+    return out
+
+
+def failures_section(scenarios, summary, labels):
+    problems = [(sc, t, summary[(sc.key, t)]) for sc in scenarios for t in labels
                 if (sc.key, t) in summary
                 and (summary[(sc.key, t)]["problems"] or summary[(sc.key, t)]["errors"])]
-    if problems:
-        w("## Failures and errors\n")
-        for sc, t, s in problems:
-            w(f"* ({sc.key}) {kLabels[t]}: {s['ok_runs']}/{s['runs']} runs ok, "
-              f"{s['aborted_clients']} pgbench clients aborted")
-            for text, count in sorted(s["errors"].items(), key=lambda kv: -kv[1])[:5]:
-                w(f"  * {count} × `{text}`")
-            folded = {re.sub(r"client \d+", "client N", p) for p in s["problems"]}
-            for p in sorted(folded)[:3]:
-                w(f"  * run problem: `{p.strip().splitlines()[0] if p.strip() else p}`")
-        w("")
+    if not problems:
+        return []
+    out = ["## Failures and errors\n"]
+    for sc, t, s in problems:
+        out.append(f"* ({sc.key}) {labels[t]}: {s['ok_runs']}/{s['runs']} runs ok, "
+                   f"{s['aborted_clients']} pgbench clients aborted")
+        for text, count in sorted(s["errors"].items(), key=lambda kv: -kv[1])[:5]:
+            out.append(f"  * {count} × `{text}`")
+        folded = {re.sub(r"client \d+", "client N", p) for p in s["problems"]}
+        for p in sorted(folded)[:3]:
+            out.append(f"  * run problem: `{p.strip().splitlines()[0] if p.strip() else p}`")
+    out.append("")
+    return out
 
-    w("## Every run\n")
-    w("Pooler CPU (s) is the whole run; login s / login CPU s: time until all clients were "
-      "connected and the pooler's CPU until then; pgbench µs/tx: pgbench's own CPU.\n")
-    w("| Round | Scenario | Target | TPS | Latency (ms) | Transactions | Pooler CPU (s) | µs/tx | "
-      "µs/tx after logins | login s | login CPU s | pgbench µs/tx | Load 1m | Status |")
-    w("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+
+def every_run_section(runs, labels):
+    out = ["## Every run\n"]
+    out.append("Pooler CPU (s) is the whole run; login s / login CPU s: time until all clients "
+               "were connected and the pooler's CPU until then; pgbench µs/tx: pgbench's own "
+               "CPU.\n")
+    out.append("| Round | Scenario | Target | TPS | Latency (ms) | Transactions | Pooler CPU (s) | "
+               "µs/tx | µs/tx after logins | login s | login CPU s | pgbench µs/tx | Load 1m | "
+               "Status |")
+    out.append("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in runs:
         status = "ok" if r["ok"] else "FAILED"
         if r.get("failed_tx"):
             status += f", {r['failed_tx']} failed tx"
-        w(f"| {r['round']} | {r['scenario']} | {kLabels[r['target']]} | {fmt(r.get('tps'))} | "
-          f"{fmt(r.get('latency_ms'), 3)} | {fmt(r.get('transactions'))} | "
-          f"{fmt(r.get('cpu_seconds'), 2)} | {fmt(r.get('cpu_us_per_tx'), 1)} | "
-          f"{fmt(r.get('cpu_us_per_tx_after_login'), 1)} | {fmt(r.get('login_seconds'), 2)} | "
-          f"{fmt(r.get('login_cpu_seconds'), 2)} | {fmt(r.get('client_cpu_us_per_tx'), 1)} | "
-          f"{r['loadavg']:.2f} | {status} |")
-    w("")
+        out.append(
+            f"| {r['round']} | {r['scenario']} | {labels.get(r['target'], r['target'])} | "
+            f"{fmt(r.get('tps'))} | {fmt(r.get('latency_ms'), 3)} | "
+            f"{fmt(r.get('transactions'))} | {fmt(r.get('cpu_seconds'), 2)} | "
+            f"{fmt(r.get('cpu_us_per_tx'), 1)} | {fmt(r.get('cpu_us_per_tx_after_login'), 1)} | "
+            f"{fmt(r.get('login_seconds'), 2)} | {fmt(r.get('login_cpu_seconds'), 2)} | "
+            f"{fmt(r.get('client_cpu_us_per_tx'), 1)} | {r['loadavg']:.2f} | {status} |")
+    out.append("")
+    return out
 
-    w("## Setup\n")
+
+def setup_section(meta, variants, idle):
     v = meta["versions"]
+    a = meta["args"]
     plain = a["password_form"] == "plain"
     stored = "plaintext password" if plain else "SCRAM verifier from pg_authid"
-    w(f"* PostgreSQL: {v['postgres']}; pgbench: {v['pgbench']}; PgBouncer: {v['pgbouncer']}; "
-      f"pgrouter: {v['pgrouter']} (`{a['pgrouter']}`, {meta.get('pgrouter_binary', '?')}; "
-      f"repository at {meta.get('git_head', '?')})")
+    out = ["## Setup\n"]
+    out.append(f"* PostgreSQL: {v['postgres']}; pgbench: {v['pgbench']}; PgBouncer: "
+               f"{v['pgbouncer']}; bench repository at {meta.get('git_head', '?')}")
+    for var in variants:
+        out.append(f"* {var['label']}: {var['version']} (`{var['binary']}`, {var['identity']}; "
+                   f"repository at {var['git_head']}), workers {var['workers']}")
     settings = ", ".join(f"{k} = {val}" for k, val in meta["pg_settings"].items())
-    w(f"* PostgreSQL 15 started by the bench on 127.0.0.1: {settings} (throw-away data). "
-      f"`pgbench -i -s {a['scale']}`.")
-    w("* PgBouncer: pool_mode transaction, default_pool_size 20, max_client_conn 12000, "
-      "auth_type scram-sha-256. pgrouter: pool.mode transaction, pool.size 20, "
-      f"pool.max_client_conn 12000, workers {a.get('pgrouter_workers', 0)}, scram-sha-256. Both store the "
-      f"{stored} for user bench. Trust scenarios and the idle-memory test use user bench_trust, "
-      "which "
-      "pg_hba.conf and both poolers trust, through separate pooler instances with the same "
-      "pool settings.")
-    w(f"* Open-file limit: {meta['nofile']}. CPU per transaction = (utime + stime) of the pooler "
-      f"process from /proc/PID/stat (all threads, {meta['clk_tck']} ticks/s) across the whole "
-      "pgbench run, including logins and pgbench's initial VACUUM, divided by "
-      "\"number of transactions actually processed\".")
-    w("* pgbench, PostgreSQL and the pooler share the same CPUs, so absolute numbers are low and "
-      "noisy; compare the ratios within one run.")
-    w("")
+    out.append(f"* PostgreSQL 15 started by the bench on 127.0.0.1: {settings} (throw-away data). "
+               f"`pgbench -i -s {a['scale']}`.")
+    idle_conn = idle[0].get("max_client_conn", 12000) if idle else 12000
+    idle_note = f" ({idle_conn} in the idle-memory test)" if idle_conn != 12000 else ""
+    out.append("* PgBouncer: pool_mode transaction, default_pool_size 20, max_client_conn 12000"
+               f"{idle_note}, auth_type scram-sha-256. pgrouter: pool.mode transaction, pool.size "
+               f"20, pool.max_client_conn 12000{idle_note}, scram-sha-256. Both store the "
+               f"{stored} for user bench. Trust scenarios and the idle-memory test use user "
+               "bench_trust, which pg_hba.conf and both poolers trust, through separate pooler "
+               "instances with the same pool settings.")
+    out.append(f"* Open-file limit: {meta['nofile']}. CPU per transaction = (utime + stime) of the "
+               f"pooler process from /proc/PID/stat (all threads, {meta['clk_tck']} ticks/s) "
+               "across the whole pgbench run, including logins and pgbench's initial VACUUM, "
+               "divided by \"number of transactions actually processed\".")
+    out.append("* pgbench, PostgreSQL and the pooler share the same CPUs, so absolute numbers are "
+               "low and noisy; compare the ratios within one run.")
+    out.append("")
+    return out
+
+
+def render_report(meta, scenarios, summary, runs, idle):
+    variants = variants_of(meta)
+    labels = labels_of(variants)
+    out = header_section(meta, summary, labels)
+    out += throughput_section(scenarios, summary, runs, variants)
+    out += latency_section(scenarios, summary, variants)
+    out += cpu_section(scenarios, summary, runs, variants)
+    out += before_after_section(scenarios, summary, runs, variants)
+    out += idle_section(idle, labels)
+    out += failures_section(scenarios, summary, labels)
+    out += every_run_section(runs, labels)
+    out += setup_section(meta, variants, idle)
     return "\n".join(out)

@@ -3,7 +3,8 @@
 # runs bench/bench.py (which owns everything else). Must not build pgrouter; pass --pgrouter.
 #
 #   sudo bench/run.sh [--rounds 3] [--duration 10] [--pgrouter build/pgrouter]
-#                     [--scenarios a,b,c,d,e,g] [--idle-clients 10000]
+#                     [--pgrouter-workers 1,0] [--pgrouter-baseline PATH]
+#                     [--scenarios a,b,c,d,e,g] [--idle-clients 10000] [--idle-kinds login,query]
 #                     [--password-form plain|verifier]
 #   bench/bench.py --help                      every option
 #   bench/bench.py --report bench/out/X.json   print a saved run's report again (no root needed)
@@ -20,7 +21,8 @@ fi
 # postgresql-15 (server + pgbench), postgresql-client-15 (psql), pgbouncer, python3, procps.
 ./scripts/install_deps.sh
 
-# 10,000 idle clients need a descriptor each in the holder and in the pooler. Without
+# 10,000 idle clients need a descriptor each in the holder and in the pooler (one pooler and one
+# holder at a time, whatever the number of kinds and pgrouter variants). Without
 # CAP_SYS_RESOURCE (containers) only the hard limit is reachable; bench.py reports what it got.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 

@@ -249,7 +249,7 @@ def chown_pg(path):
     shutil.chown(path, kPgUser, kPgUser)
 
 
-def start_pgbouncer(procs, work, name, pg_port, auth, secret):
+def start_pgbouncer(procs, work, name, pg_port, auth, secret, max_client_conn=kMaxClientConn):
     """auth 'scram' (user bench; secret = plaintext or verifier) or 'trust' (user bench_trust)."""
     user = kBenchUser if auth == "scram" else kTrustUser
     port = free_port()
@@ -274,7 +274,7 @@ pool_mode = transaction
 default_pool_size = {kPoolSize}
 min_pool_size = 0
 reserve_pool_size = 0
-max_client_conn = {kMaxClientConn}
+max_client_conn = {max_client_conn}
 query_wait_timeout = 30
 log_connections = 0
 log_disconnections = 0
@@ -299,11 +299,13 @@ def yaml_str(s):
     return json.dumps(s)  # a JSON string is a valid YAML double-quoted scalar
 
 
-def start_pgrouter(procs, work, name, binary, pg_port, auth, secret, workers=1):
+def start_pgrouter(procs, work, name, binary, pg_port, auth, secret, workers=1, key="pgrouter",
+                   label="pgrouter", max_client_conn=kMaxClientConn):
+    """key and label tell several pgrouter targets apart (binaries, worker counts) in one run."""
     user = kBenchUser if auth == "scram" else kTrustUser
 
     def unavailable(why):
-        return Target("pgrouter", "pgrouter", unavailable=why, user=user)
+        return Target(key, label, unavailable=why, user=user)
 
     if not os.path.isfile(binary) or not os.access(binary, os.X_OK):
         return unavailable(f"binary not found: {binary}")
@@ -318,7 +320,7 @@ def start_pgrouter(procs, work, name, binary, pg_port, auth, secret, workers=1):
         f.write(
             f"""listen: "{kHost}:{port}"
 workers: {workers}
-pool: {{mode: transaction, size: {kPoolSize}, max_client_conn: {kMaxClientConn},
+pool: {{mode: transaction, size: {kPoolSize}, max_client_conn: {max_client_conn},
        query_wait_timeout_ms: 30000}}
 users: [{user_yaml}]
 databases: {{{kBenchDb}: {{primary: "{kHost}:{pg_port}"}}}}
@@ -334,7 +336,7 @@ log: {{level: warn, connections: false}}
     if problem:
         procs.stop(proc)
         return unavailable(problem)
-    return Target("pgrouter", "pgrouter", port, proc, user=user)
+    return Target(key, label, port, proc, user=user)
 
 
 def check_target(target):

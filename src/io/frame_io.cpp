@@ -3,8 +3,8 @@
 
 namespace pgrouter::io {
 
-awaitable<wire::DecodeResult> read_frame(tcp::socket& socket, ReadBuffer& buf,
-                                         std::size_t max_message, error_code& ec) {
+awaitable<wire::DecodeResult> read_frame(Socket& socket, ReadBuffer& buf, std::size_t max_message,
+                                         error_code& ec) {
     for (;;) {
         wire::DecodeResult r = wire::decode_frame(buf.data(), max_message);
         if (r.status != wire::DecodeStatus::NeedMore) {
@@ -21,8 +21,8 @@ awaitable<wire::DecodeResult> read_frame(tcp::socket& socket, ReadBuffer& buf,
     }
 }
 
-awaitable<wire::StartupDecode> read_startup(tcp::socket& socket, ReadBuffer& buf,
-                                            std::size_t max_packet, error_code& ec) {
+awaitable<wire::StartupDecode> read_startup(Socket& socket, ReadBuffer& buf, std::size_t max_packet,
+                                            error_code& ec) {
     for (;;) {
         wire::StartupDecode r = wire::decode_startup(buf.data(), max_packet);
         if (r.status != wire::DecodeStatus::NeedMore) {
@@ -38,13 +38,12 @@ awaitable<wire::StartupDecode> read_startup(tcp::socket& socket, ReadBuffer& buf
     }
 }
 
-awaitable<void> write_all(tcp::socket& socket, std::span<const std::uint8_t> bytes,
-                          error_code& ec) {
+awaitable<void> write_all(Socket& socket, std::span<const std::uint8_t> bytes, error_code& ec) {
     co_await asio::async_write(socket, asio::buffer(bytes.data(), bytes.size()),
                                asio::redirect_error(use_awaitable, ec));
 }
 
-SocketDeadline::SocketDeadline(asio::any_io_executor strand, tcp::socket& socket,
+SocketDeadline::SocketDeadline(Executor strand, Socket& socket,
                                std::chrono::steady_clock::duration timeout)
     : timer_(strand), state_(std::make_shared<State>()) {
     state_->socket = &socket;

@@ -55,8 +55,8 @@ void ServerLink::send_parse(const backend::PreparedStatement& statement,
     out_.commit_own(mark);
 }
 
-std::uint32_t ServerLink::record_parse(std::string_view client_name,
-                                       const std::string& server_name, bool on_server) {
+std::uint32_t ServerLink::record_parse(std::string_view client_name, const std::string& server_name,
+                                       bool on_server) {
     parse_records_.push_back({std::string(client_name), server_name, on_server});
     return static_cast<std::uint32_t>(parse_records_.size());
 }

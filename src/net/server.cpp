@@ -33,15 +33,29 @@ void log_exception(std::exception_ptr e, const char* what) {
     }
 }
 
+// One io_context per thread, each run by exactly that thread (concurrency hint 1).
+std::vector<std::unique_ptr<asio::io_context>> make_contexts(unsigned threads) {
+    std::vector<std::unique_ptr<asio::io_context>> contexts;
+    for (unsigned i = 0; i < threads; ++i) {
+        contexts.push_back(std::make_unique<asio::io_context>(1));
+    }
+    return contexts;
+}
+
 }  // namespace
 
 Server::Server(std::shared_ptr<const config::Config> config)
     : config_(std::move(config)),
       threads_(config_->workers != 0 ? config_->workers
                                      : std::max(1u, std::thread::hardware_concurrency())),
-      io_(threads_ == 1 ? 1 : BOOST_ASIO_CONCURRENCY_HINT_DEFAULT),
-      acceptor_(io_) {
-    runtime_ = std::make_unique<session::Runtime>(io_, config_);
+      runtime_(std::make_unique<session::Runtime>(config_)),
+      contexts_(make_contexts(threads_)),
+      acceptor_(contexts_.front()->get_executor()) {}
+
+void Server::stop_all() noexcept {
+    for (auto& context : contexts_) {
+        context->stop();
+    }
 }
 
 int Server::run() {
@@ -50,7 +64,7 @@ int Server::run() {
     auto address = asio::ip::make_address(config_->listen.host, ec);
     tcp::endpoint endpoint;
     if (ec) {
-        tcp::resolver resolver(io_);
+        Resolver resolver(main_io().get_executor());
         auto results = resolver.resolve(config_->listen.host, std::to_string(config_->listen.port));
         endpoint = *results.begin();
     } else {
@@ -63,16 +77,22 @@ int Server::run() {
     SPDLOG_INFO("pgrouter listening on {} ({} mode, pool size {})", config_->listen.to_string(),
                 config::to_string(config_->pool.mode), config_->pool.size);
 
-    asio::co_spawn(io_, accept_loop(), [](std::exception_ptr e) { log_exception(e, "listener"); });
-    asio::co_spawn(io_, janitor(), [](std::exception_ptr e) { log_exception(e, "janitor"); });
-    asio::co_spawn(io_, wait_for_signals(),
+    auto& io = main_io();
+    asio::co_spawn(io, accept_loop(), [](std::exception_ptr e) { log_exception(e, "listener"); });
+    asio::co_spawn(io, janitor(), [](std::exception_ptr e) { log_exception(e, "janitor"); });
+    asio::co_spawn(io, wait_for_signals(),
                    [](std::exception_ptr e) { log_exception(e, "signal handler"); });
 
+    // The other threads wait for sessions until stop_all(); a context with nothing to do would
+    // otherwise return from run() at once.
+    std::vector<asio::executor_work_guard<Executor>> keep_running;
     std::vector<std::thread> workers;
-    for (unsigned i = 1; i < threads_; ++i) {
-        workers.emplace_back([this] { io_.run(); });
+    for (std::size_t i = 1; i < contexts_.size(); ++i) {
+        keep_running.push_back(asio::make_work_guard(contexts_[i]->get_executor()));
+        workers.emplace_back([context = contexts_[i].get()] { context->run(); });
     }
-    io_.run();
+    io.run();
+    stop_all();
     for (auto& t : workers) {
         t.join();
     }
@@ -81,16 +101,14 @@ int Server::run() {
 }
 
 awaitable<void> Server::accept_loop() {
-    asio::steady_timer backoff(io_);
+    Timer backoff(main_io().get_executor());
     while (!stopping_) {
         error_code ec;
-        // One thread needs no strand: everything already runs in order on it, and the strand's
-        // queue and locks are a measurable part of the per-transaction cost.
-        asio::any_io_executor session_executor =
-            threads_ == 1 ? asio::any_io_executor(io_.get_executor())
-                          : asio::any_io_executor(asio::make_strand(io_));
-        tcp::socket socket = co_await acceptor_.async_accept(
-            session_executor, asio::redirect_error(use_awaitable, ec));
+        // Clients are dealt out to the threads in turn; each session stays on its io_context.
+        asio::io_context& home = *contexts_[next_context_];
+        next_context_ = (next_context_ + 1) % contexts_.size();
+        Socket socket = co_await acceptor_.async_accept(home.get_executor(),
+                                                        asio::redirect_error(use_awaitable, ec));
         if (ec) {
             if (stopping_ || ec == asio::error::operation_aborted) {
                 break;
@@ -110,8 +128,8 @@ awaitable<void> Server::accept_loop() {
 }
 
 awaitable<void> Server::janitor() {
-    asio::steady_timer timer(io_);
-    auto strand = asio::make_strand(io_);
+    Timer timer(main_io().get_executor());
+    const Executor strand = main_io().get_executor();
     while (!stopping_) {
         timer.expires_after(std::chrono::seconds(1));
         error_code ec;
@@ -142,7 +160,7 @@ awaitable<void> Server::janitor() {
 }
 
 awaitable<void> Server::wait_for_signals() {
-    asio::signal_set signals(io_, SIGINT, SIGTERM);
+    SignalSet signals(main_io().get_executor(), SIGINT, SIGTERM);
     error_code ec;
     int signal = co_await signals.async_wait(asio::redirect_error(use_awaitable, ec));
     if (ec) {
@@ -153,17 +171,18 @@ awaitable<void> Server::wait_for_signals() {
     stopping_ = true;
     acceptor_.close(ec);
     runtime_->drain_all();
-    asio::co_spawn(io_, shutdown(), [](std::exception_ptr e) { log_exception(e, "shutdown"); });
+    asio::co_spawn(main_io(), shutdown(),
+                   [](std::exception_ptr e) { log_exception(e, "shutdown"); });
     // A second signal stops at once.
     co_await signals.async_wait(asio::redirect_error(use_awaitable, ec));
     if (!ec) {
         SPDLOG_WARN("second signal: stopping now");
-        io_.stop();
+        stop_all();
     }
 }
 
 awaitable<void> Server::shutdown() {
-    asio::steady_timer timer(io_);
+    Timer timer(main_io().get_executor());
     auto deadline = std::chrono::steady_clock::now() + config_->limits.shutdown_timeout;
     while (runtime_->live_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
         timer.expires_after(std::chrono::milliseconds(20));
@@ -175,7 +194,7 @@ awaitable<void> Server::shutdown() {
                     runtime_->live_sessions());
     }
     runtime_->pools().close_all();
-    io_.stop();
+    stop_all();
 }
 
 }  // namespace pgrouter::net

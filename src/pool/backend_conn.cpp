@@ -3,6 +3,7 @@
 #include "pgrouter/pool/backend_conn.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -124,12 +125,32 @@ struct AuthStep {
 bool BackendConn::looks_dead() const noexcept {
     std::uint8_t byte;
     // const_cast: native_handle() is non-const in Asio but peeking does not change the socket.
-    auto fd = const_cast<tcp::socket&>(socket).native_handle();
+    auto fd = const_cast<Socket&>(socket).native_handle();
     ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n < 0) {
         return errno != EAGAIN && errno != EWOULDBLOCK;
     }
     return true;  // EOF, or bytes nobody asked for (e.g. a FATAL before the server exits)
+}
+
+void BackendConn::move_to(const Executor& ex) {
+    if (&socket.get_executor().context() == &ex.context()) {
+        return;
+    }
+    error_code ec;
+    const tcp protocol = socket.local_endpoint(ec).protocol();
+    Socket moved(ex);
+    if (!ec) {
+        auto fd = socket.release(ec);
+        if (!ec) {
+            moved.assign(protocol, fd, ec);
+            if (ec) {
+                ::close(fd);
+            }
+        }
+    }
+    // Move assignment takes `moved`'s service and reactor registration with it.
+    socket = std::move(moved);
 }
 
 awaitable<ConnectResult> connect_backend(const config::Address& address, const std::string& dbname,
@@ -143,7 +164,7 @@ awaitable<ConnectResult> connect_backend(const config::Address& address, const s
     error_code ec;
     io::SocketDeadline deadline(strand, conn->socket, timeout);
 
-    tcp::resolver resolver(strand);
+    Resolver resolver(strand);
     auto endpoints = co_await resolver.async_resolve(address.host, std::to_string(address.port),
                                                      asio::redirect_error(use_awaitable, ec));
     if (ec) {
@@ -265,10 +286,10 @@ awaitable<bool> reset_backend(BackendConn& conn, const std::string& query,
 awaitable<void> send_cancel(const config::Address& address, wire::CancelKey key,
                             std::chrono::milliseconds timeout) {
     auto strand = co_await asio::this_coro::executor;
-    tcp::socket socket(strand);
+    Socket socket(strand);
     io::SocketDeadline deadline(strand, socket, timeout);
     error_code ec;
-    tcp::resolver resolver(strand);
+    Resolver resolver(strand);
     auto endpoints = co_await resolver.async_resolve(address.host, std::to_string(address.port),
                                                      asio::redirect_error(use_awaitable, ec));
     if (ec) {

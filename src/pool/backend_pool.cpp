@@ -3,6 +3,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "pgrouter/wire/sqlstate.hpp"
 
 namespace pgrouter::pool {
@@ -14,20 +16,19 @@ const std::string kDiscardAll = "DISCARD ALL";
 }  // namespace
 
 // A client queued for a connection. Shared with release(), which posts the timer's cancel to the
-// waiter's strand; the waiter started its wait before it could yield that strand, so the wake-up
-// cannot be lost.
+// waiter's io_context; the waiter started its wait before it could yield its thread, so the
+// wake-up cannot be lost.
 struct BackendPool::Waiter {
-    explicit Waiter(asio::any_io_executor strand) : strand(strand), timer(strand) {}
-    asio::any_io_executor strand;
-    asio::steady_timer timer;
+    explicit Waiter(Executor here) : strand(here), timer(here) {}
+    Executor strand;
+    Timer timer;
     std::unique_ptr<BackendConn> conn;  // handed over by release()
     bool may_connect = false;           // a slot under `size` was reserved for this waiter
 };
 
-BackendPool::BackendPool(asio::io_context& io, config::Address server, std::string dbname,
-                         std::string user, PoolSettings settings)
-    : io_(io),
-      server_(std::move(server)),
+BackendPool::BackendPool(config::Address server, std::string dbname, std::string user,
+                         PoolSettings settings)
+    : server_(std::move(server)),
       dbname_(std::move(dbname)),
       user_(std::move(user)),
       settings_(std::move(settings)) {}
@@ -58,7 +59,9 @@ awaitable<ConnectResult> BackendPool::acquire(const Credentials& credentials) {
     std::shared_ptr<Waiter> waiter;
     {
         std::unique_lock lock(mutex_);
-        if (auto conn = pop_idle_locked()) {
+        if (auto conn = pop_idle_locked(&strand.context())) {
+            lock.unlock();
+            conn->move_to(strand);
             co_return ConnectResult{std::move(conn), {}};
         }
         if (total_ < settings_.size) {
@@ -75,6 +78,8 @@ awaitable<ConnectResult> BackendPool::acquire(const Credentials& credentials) {
     {
         std::unique_lock lock(mutex_);
         if (waiter->conn) {
+            lock.unlock();
+            waiter->conn->move_to(strand);
             co_return ConnectResult{std::move(waiter->conn), {}};
         }
         if (!waiter->may_connect) {
@@ -93,27 +98,54 @@ awaitable<ConnectResult> BackendPool::acquire(const Credentials& credentials) {
     co_return co_await open(credentials);
 }
 
-std::unique_ptr<BackendConn> BackendPool::try_acquire_idle() {
-    std::lock_guard lock(mutex_);
-    return pop_idle_locked();
+std::unique_ptr<BackendConn> BackendPool::try_acquire_idle(const Executor& here) {
+    std::unique_ptr<BackendConn> conn;
+    {
+        std::lock_guard lock(mutex_);
+        conn = pop_idle_locked(&here.context());
+    }
+    if (conn) {
+        conn->move_to(here);
+    }
+    return conn;
 }
 
-std::unique_ptr<BackendConn> BackendPool::pop_idle_locked() {
+std::unique_ptr<BackendConn> BackendPool::pop_idle_locked(const asio::execution_context* here) {
     // Checked only after a pause: a connection used a moment ago is alive, and the peek is a
     // system call we do not want on every transaction (PgBouncer's server_check_delay idea).
     constexpr auto kCheckAfter = std::chrono::seconds(1);
-    while (!idle_.empty()) {
-        std::unique_ptr<BackendConn> conn = std::move(idle_.back());
-        idle_.pop_back();
-        if (settings_.check_idle && Clock::now() - conn->last_used > kCheckAfter &&
-            conn->looks_dead()) {
-            SPDLOG_DEBUG("[s{} {}] closed by the server while idle", conn->id, server_.to_string());
-            --total_;
-            continue;
+    // This thread's own connections first (no move between io_contexts), then any other's.
+    auto own = std::find_if(idle_.begin(), idle_.end(),
+                            [here](const IdleList& l) { return l.context == here; });
+    for (int pass = 0; pass < 2; ++pass) {
+        for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+            if ((pass == 0) != (it == own)) {
+                continue;
+            }
+            auto& conns = it->conns;
+            while (!conns.empty()) {
+                std::unique_ptr<BackendConn> conn = std::move(conns.back());
+                conns.pop_back();
+                if (settings_.check_idle && Clock::now() - conn->last_used > kCheckAfter &&
+                    conn->looks_dead()) {
+                    SPDLOG_DEBUG("[s{} {}] closed by the server while idle", conn->id,
+                                 server_.to_string());
+                    --total_;
+                    continue;
+                }
+                return conn;
+            }
         }
-        return conn;
     }
     return nullptr;
+}
+
+std::size_t BackendPool::idle_count_locked() const noexcept {
+    std::size_t n = 0;
+    for (const auto& list : idle_) {
+        n += list.conns.size();
+    }
+    return n;
 }
 
 void BackendPool::release(std::unique_ptr<BackendConn> conn, Return how) {
@@ -129,8 +161,10 @@ void BackendPool::release(std::unique_ptr<BackendConn> conn, Return how) {
         return;
     }
     if (how == Return::Reset) {
+        // On the connection's own io_context: its socket belongs there.
+        const Executor home = conn->socket.get_executor();
         asio::co_spawn(
-            asio::make_strand(io_),
+            home,
             [self = shared_from_this(), conn = std::move(conn)]() mutable -> awaitable<void> {
                 // Pinned transaction-mode sessions are always reset, even when session mode is
                 // configured without a reset query.
@@ -161,7 +195,13 @@ void BackendPool::release(std::unique_ptr<BackendConn> conn, Return how) {
         asio::post(waiter->strand, [waiter] { waiter->timer.cancel(); });
         return;
     }
-    idle_.push_back(std::move(conn));
+    const asio::execution_context* home = &conn->socket.get_executor().context();
+    auto list = std::find_if(idle_.begin(), idle_.end(),
+                             [home](const IdleList& l) { return l.context == home; });
+    if (list == idle_.end()) {
+        list = idle_.insert(idle_.end(), IdleList{home, {}});
+    }
+    list->conns.push_back(std::move(conn));
 }
 
 // A connection went away: its slot may let a waiter open a new one.
@@ -183,19 +223,21 @@ void BackendPool::offer_slot_locked() {
 
 std::uint32_t BackendPool::sweep(Clock::time_point now) {
     std::lock_guard lock(mutex_);
-    // Oldest-used first: the front of the LIFO list has been idle longest.
-    for (auto it = idle_.begin(); it != idle_.end();) {
-        BackendConn& conn = **it;
-        bool idle_expired =
-            now - conn.last_used > settings_.idle_timeout && total_ > settings_.min_size;
-        bool too_old = now - conn.created > settings_.lifetime;
-        if (idle_expired || too_old) {
-            error_code ignored;
-            conn.socket.close(ignored);
-            it = idle_.erase(it);
-            dropped_locked();
-        } else {
-            ++it;
+    // Oldest-used first: the front of a LIFO list has been idle longest.
+    for (auto& list : idle_) {
+        for (auto it = list.conns.begin(); it != list.conns.end();) {
+            BackendConn& conn = **it;
+            bool idle_expired =
+                now - conn.last_used > settings_.idle_timeout && total_ > settings_.min_size;
+            bool too_old = now - conn.created > settings_.lifetime;
+            if (idle_expired || too_old) {
+                error_code ignored;
+                conn.socket.close(ignored);
+                it = list.conns.erase(it);
+                dropped_locked();
+            } else {
+                ++it;
+            }
         }
     }
     return closed_ || total_ >= settings_.min_size ? 0 : settings_.min_size - total_;
@@ -222,17 +264,19 @@ std::shared_ptr<const backend::ParamState::Entries> BackendPool::startup_params(
 
 PoolStats BackendPool::stats() const {
     std::lock_guard lock(mutex_);
-    return PoolStats{total_, static_cast<std::uint32_t>(idle_.size()),
+    return PoolStats{total_, static_cast<std::uint32_t>(idle_count_locked()),
                      static_cast<std::uint32_t>(waiters_.size())};
 }
 
 void BackendPool::close_all() {
     std::lock_guard lock(mutex_);
     closed_ = true;
-    for (auto& conn : idle_) {
-        error_code ignored;
-        conn->socket.close(ignored);
-        --total_;
+    for (auto& list : idle_) {
+        for (auto& conn : list.conns) {
+            error_code ignored;
+            conn->socket.close(ignored);
+            --total_;
+        }
     }
     idle_.clear();
 }

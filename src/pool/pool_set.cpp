@@ -9,7 +9,7 @@ std::shared_ptr<BackendPool> PoolSet::get(const config::Address& server, const s
     std::lock_guard lock(mutex_);
     auto& slot = pools_[key];
     if (!slot) {
-        slot = std::make_shared<BackendPool>(io_, server, dbname, user, settings_);
+        slot = std::make_shared<BackendPool>(server, dbname, user, settings_);
     }
     return slot;
 }

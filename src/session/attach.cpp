@@ -53,7 +53,7 @@ awaitable<bool> ClientSession::attach(const Request& request) {
 
 bool ClientSession::attach_idle(const routing::Decision& decision) {
     auto& pool = pool_for(decision.server);
-    auto conn = pool->try_acquire_idle();
+    auto conn = pool->try_acquire_idle(client_.get_executor());
     if (!conn) {
         return false;
     }

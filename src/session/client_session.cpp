@@ -1,6 +1,7 @@
 // pgrouter/session/client_session.cpp — the client side of one session: lifecycle, the client
 // reader that takes each message through frame → understand → route → attach → rewrite → write,
-// streaming of messages too large to buffer, and the client writer. Bytes are forwarded as received.
+// streaming of messages too large to buffer, and the client writer. Bytes are forwarded as
+// received.
 #include "pgrouter/session/client_session.hpp"
 
 #include <spdlog/spdlog.h>
@@ -40,7 +41,7 @@ const char* violation_text(wire::DecodeStatus status) {
 
 }  // namespace
 
-ClientSession::ClientSession(Runtime& runtime, tcp::socket socket, std::uint64_t id)
+ClientSession::ClientSession(Runtime& runtime, Socket socket, std::uint64_t id)
     : rt_(runtime), client_(std::move(socket)), id_(id), from_client_(0) {
     error_code ec;
     auto endpoint = client_.remote_endpoint(ec);
@@ -125,7 +126,7 @@ void ClientSession::close() {
         close_when_flushed_ = true;
         client_.cancel(ignored);  // the reader; the write in flight finishes first
     } else {
-        client_.shutdown(tcp::socket::shutdown_both, ignored);
+        client_.shutdown(Socket::shutdown_both, ignored);
         client_.close(ignored);
     }
     for (auto& link : links_) {
@@ -154,7 +155,7 @@ awaitable<void> ClientSession::send_client(std::span<const std::uint8_t> bytes) 
     if (ec || close_when_flushed_) {
         pending_.clear();
         error_code ignored;
-        client_.shutdown(tcp::socket::shutdown_both, ignored);
+        client_.shutdown(Socket::shutdown_both, ignored);
         client_.close(ignored);
         if (ec) {
             close();
@@ -222,8 +223,7 @@ awaitable<void> ClientSession::run() {
         }
         if (from_client_.empty()) {
             from_client_.release_to_cache(kClientReadChunk);
-            co_await client_.async_wait(tcp::socket::wait_read,
-                                        asio::redirect_error(use_awaitable, ec));
+            co_await client_.async_wait(Socket::wait_read, asio::redirect_error(use_awaitable, ec));
             if (ec) {
                 break;
             }
@@ -239,8 +239,7 @@ awaitable<void> ClientSession::run() {
         std::size_t n = client_.read_some(asio::buffer(space.data(), space.size()), ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) {
             ec = {};
-            co_await client_.async_wait(tcp::socket::wait_read,
-                                        asio::redirect_error(use_awaitable, ec));
+            co_await client_.async_wait(Socket::wait_read, asio::redirect_error(use_awaitable, ec));
             continue;
         }
         if (!ec) {
@@ -274,8 +273,8 @@ awaitable<bool> ClientSession::handle_batch(std::size_t max_message) {
             break;
         }
         // frame → understand → (answered here) or route → attach → rewrite for that server
-        Request request = understand(r.frame, false, statements_, transaction_mode_,
-                                     rt_.statements());
+        Request request =
+            understand(r.frame, false, statements_, transaction_mode_, rt_.statements());
         if (!request.valid) {
             violation = "invalid frontend message type or content";
             break;

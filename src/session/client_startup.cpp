@@ -5,8 +5,8 @@
 
 #include "pgrouter/auth/md5.hpp"
 #include "pgrouter/auth/scram.hpp"
-#include "pgrouter/logging/logging.hpp"
 #include "pgrouter/io/frame_io.hpp"
+#include "pgrouter/logging/logging.hpp"
 #include "pgrouter/session/client_session.hpp"
 #include "pgrouter/wire/message_type.hpp"
 #include "pgrouter/wire/messages.hpp"
@@ -80,7 +80,7 @@ awaitable<bool> ClientSession::login() {
     const auto& config = rt_.config();
     // On expiry only cancel reads, so the client can still be told why it is disconnected. The
     // flag is shared because an expiry may already be queued when login() returns.
-    asio::steady_timer login_timer(strand);
+    Timer login_timer(strand);
     auto expired = std::make_shared<bool>(false);
     login_timer.expires_after(config.limits.client_login_timeout);
     login_timer.async_wait([self = shared_from_this(), expired](error_code ec) {
@@ -91,7 +91,7 @@ awaitable<bool> ClientSession::login() {
         }
     });
     struct CancelTimer {
-        asio::steady_timer& timer;
+        Timer& timer;
         ~CancelTimer() { timer.cancel(); }
     } cancel_timer{login_timer};
     const bool& timed_out = *expired;
@@ -100,7 +100,7 @@ awaitable<bool> ClientSession::login() {
     wire::StartupDecode startup;
     for (;;) {
         startup = co_await io::read_startup(client_, from_client_,
-                                             config.limits.max_startup_packet_bytes, ec);
+                                            config.limits.max_startup_packet_bytes, ec);
         if (ec) {
             if (timed_out) {
                 co_await send_error("FATAL", wire::sqlstate::kProtocolViolation,
@@ -261,8 +261,8 @@ void ClientSession::adopt_startup_params(
             std::string lower = name;
             std::transform(lower.begin(), lower.end(), lower.begin(),
                            [](unsigned char c) { return std::tolower(c); });
-            changes.push_back(
-                {sql::SettingAction::Set, lower, "SET " + lower + " TO " + backend::quote_literal(value)});
+            changes.push_back({sql::SettingAction::Set, lower,
+                               "SET " + lower + " TO " + backend::quote_literal(value)});
         }
     }
     params_.apply(changes);

@@ -91,8 +91,8 @@ bool ClientSession::rewrite(const wire::Frame& frame, const Request& request) {
                 if (request.partial) {
                     // The parameters stream on after this head, as they arrive.
                     const std::size_t total = 1 + wire::read_u32(frame.bytes.data() + 1);
-                    wire::MessageWriter(out.own())
-                        .bind_renamed_head(request.portal, server_name, total - rest_at);
+                    wire::MessageWriter(out.own()).bind_renamed_head(request.portal, server_name,
+                                                                     total - rest_at);
                     out.commit_own(mark);
                     out.borrow(batch_base_ + rest_at, rest.size());
                 } else {
@@ -180,8 +180,8 @@ void ClientSession::rewrite_parse(const wire::Frame& frame, const Request& reque
     if (link.conn().prepared.use(added.server_name)) {
         std::vector<std::uint8_t> reply;
         wire::MessageWriter(reply).parse_complete();
-        link.responses().push_synthetic(
-            reply, link.record_parse(request.name, added.server_name, false));
+        link.responses().push_synthetic(reply,
+                                        link.record_parse(request.name, added.server_name, false));
         return;
     }
     link.send_parse(added, request.name);

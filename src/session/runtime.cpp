@@ -29,10 +29,9 @@ pool::PoolSettings pool_settings(const config::Config& config) {
 
 }  // namespace
 
-Runtime::Runtime(asio::io_context& io, std::shared_ptr<const config::Config> config)
-    : io_(io),
-      config_(std::move(config)),
-      pools_(io, pool_settings(*config_)),
+Runtime::Runtime(std::shared_ptr<const config::Config> config)
+    : config_(std::move(config)),
+      pools_(pool_settings(*config_)),
       statements_(4096),
       topology_(*config_) {
     for (const auto& user : config_->users) {

@@ -64,7 +64,7 @@ awaitable<void> ClientSession::pump(std::shared_ptr<link::ServerLink> held) {
         }
         error_code ec;
         if (link.in().empty()) {
-            co_await link.socket().async_wait(tcp::socket::wait_read,
+            co_await link.socket().async_wait(Socket::wait_read,
                                               asio::redirect_error(use_awaitable, ec));
         }
         std::size_t n = 0;

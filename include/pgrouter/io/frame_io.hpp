@@ -17,22 +17,21 @@ namespace pgrouter::io {
 // Reads until `buf` starts with one complete typed message. On success status is Complete and the
 // frame stays valid until `buf` is consumed or read into again. I/O errors are reported in `ec`
 // (status stays NeedMore); BadLength/TooLarge are returned as they are.
-awaitable<wire::DecodeResult> read_frame(tcp::socket& socket, ReadBuffer& buf,
-                                         std::size_t max_message, error_code& ec);
+awaitable<wire::DecodeResult> read_frame(Socket& socket, ReadBuffer& buf, std::size_t max_message,
+                                         error_code& ec);
 
 // Same for the length-first packets sent before the first typed message.
-awaitable<wire::StartupDecode> read_startup(tcp::socket& socket, ReadBuffer& buf,
-                                            std::size_t max_packet, error_code& ec);
+awaitable<wire::StartupDecode> read_startup(Socket& socket, ReadBuffer& buf, std::size_t max_packet,
+                                            error_code& ec);
 
 // Writes all of `bytes`; errors in `ec`.
-awaitable<void> write_all(tcp::socket& socket, std::span<const std::uint8_t> bytes, error_code& ec);
+awaitable<void> write_all(Socket& socket, std::span<const std::uint8_t> bytes, error_code& ec);
 
 // Closes `socket` if still alive when `timeout` expires. Must be created from a coroutine running
 // on the strand that owns `socket`; the expiry runs on that same strand.
 class SocketDeadline {
 public:
-    SocketDeadline(asio::any_io_executor strand, tcp::socket& socket,
-                   std::chrono::steady_clock::duration timeout);
+    SocketDeadline(Executor strand, Socket& socket, std::chrono::steady_clock::duration timeout);
     ~SocketDeadline();
     SocketDeadline(const SocketDeadline&) = delete;
     SocketDeadline& operator=(const SocketDeadline&) = delete;
@@ -40,10 +39,10 @@ public:
 
 private:
     struct State {
-        tcp::socket* socket = nullptr;
+        Socket* socket = nullptr;
         bool expired = false;
     };
-    asio::steady_timer timer_;
+    Timer timer_;
     std::shared_ptr<State> state_;
 };
 

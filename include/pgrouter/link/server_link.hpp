@@ -31,7 +31,7 @@ public:
     ServerLink& operator=(const ServerLink&) = delete;
 
     pool::BackendConn& conn() noexcept { return *lease_; }
-    tcp::socket& socket() noexcept { return lease_->socket; }
+    Socket& socket() noexcept { return lease_->socket; }
     std::size_t server() const noexcept { return server_; }
     std::uint64_t id() const noexcept { return lease_->id; }
 

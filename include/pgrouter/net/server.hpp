@@ -1,8 +1,11 @@
-// pgrouter/net/server.hpp — the process: io_context and its worker threads, the listener, the pool
-// janitor, signals and the shutdown order (stop accepting, drain sessions, close pools, stop).
+// pgrouter/net/server.hpp — the process: one io_context per I/O thread, the listener that deals
+// accepted clients out to them, the pool janitor, signals and the shutdown order (stop accepting,
+// drain sessions, close pools, stop). A session lives on one io_context for its whole life, so
+// nothing of a session is ever touched by two threads and the hot path needs no strand.
 #pragma once
 
 #include <memory>
+#include <vector>
 
 #include "pgrouter/config/config.hpp"
 #include "pgrouter/io/asio.hpp"
@@ -25,10 +28,14 @@ private:
 
     std::shared_ptr<const config::Config> config_;
     const unsigned threads_;  // I/O threads (workers, or one per core)
-    // Declared before io_ so it outlives the sessions destroyed with io_'s pending handlers.
+    asio::io_context& main_io() noexcept { return *contexts_.front(); }
+    void stop_all() noexcept;
+
+    // Declared before the contexts so it outlives the sessions destroyed with their handlers.
     std::unique_ptr<session::Runtime> runtime_;
-    asio::io_context io_;
-    tcp::acceptor acceptor_;
+    std::vector<std::unique_ptr<asio::io_context>> contexts_;  // one per I/O thread
+    std::size_t next_context_ = 0;
+    Acceptor acceptor_;
     bool stopping_ = false;
     std::uint64_t next_session_id_ = 1;
 };

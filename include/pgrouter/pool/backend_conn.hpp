@@ -10,10 +10,10 @@
 #include <optional>
 #include <string>
 
-#include "pgrouter/config/config.hpp"
-#include "pgrouter/io/asio.hpp"
 #include "pgrouter/backend/param_state.hpp"
 #include "pgrouter/backend/statement_cache.hpp"
+#include "pgrouter/config/config.hpp"
+#include "pgrouter/io/asio.hpp"
 #include "pgrouter/wire/startup.hpp"
 
 namespace pgrouter::pool {
@@ -39,9 +39,9 @@ struct ServerError {
 };
 
 struct BackendConn {
-    explicit BackendConn(asio::any_io_executor ex) : socket(std::move(ex)) {}
+    explicit BackendConn(Executor ex) : socket(std::move(ex)) {}
 
-    tcp::socket socket;
+    Socket socket;
     config::Address address;
     wire::CancelKey server_key;
     backend::ParamState params;  // what this server session currently has
@@ -55,6 +55,10 @@ struct BackendConn {
     // True when the peer closed or sent something unsolicited while idle (checked without
     // blocking).
     bool looks_dead() const noexcept;
+    // Re-homes the socket on `ex`'s io_context, the thread of the session that leases it: the
+    // descriptor moves from one epoll set to the other, nothing is reconnected. Only for an idle
+    // connection (no operation pending). A failure closes the socket (the lease then sees it).
+    void move_to(const Executor& ex);
 };
 
 struct ConnectResult {

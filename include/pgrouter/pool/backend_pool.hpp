@@ -1,6 +1,10 @@
-// pgrouter/pool/backend_pool.hpp — the server connections of one (server, database, user): a LIFO
-// idle list, a FIFO of waiting clients and a size limit shared by every I/O thread.
+// pgrouter/pool/backend_pool.hpp — the server connections of one (server, database, user): LIFO
+// idle lists, a FIFO of waiting clients and a size limit shared by every I/O thread.
 // The mutex guards O(1) list operations only, never a co_await (STYLE.md 4.5 rule 8).
+//
+// Each I/O thread has its own io_context. A connection's socket belongs to one of them, so idle
+// connections are listed per io_context: a session takes one of its own thread first and moves
+// one from another thread only when its own list is empty (BackendConn::move_to).
 #pragma once
 
 #include <atomic>
@@ -34,16 +38,17 @@ struct PoolStats {
 
 class BackendPool : public std::enable_shared_from_this<BackendPool> {
 public:
-    BackendPool(asio::io_context& io, config::Address server, std::string dbname, std::string user,
+    BackendPool(config::Address server, std::string dbname, std::string user,
                 PoolSettings settings);
     ~BackendPool();
 
     // A connection within query_wait_timeout: an idle one, a new one while under `size`, or one
     // handed over by release(). `credentials` are used only when a new connection is opened.
-    // Must run on a strand. On failure `error` says why (53300 on timeout, or the server's error).
+    // The connection comes on the caller's io_context. On failure `error` says why (53300 on
+    // timeout, or the server's error).
     awaitable<ConnectResult> acquire(const Credentials& credentials);
-    // The fast path of acquire(): an idle connection if there is one, without waiting.
-    std::unique_ptr<BackendConn> try_acquire_idle();
+    // The fast path of acquire(): an idle connection if there is one, without waiting, on `here`.
+    std::unique_ptr<BackendConn> try_acquire_idle(const Executor& here);
 
     enum class Return { Clean, Reset, Close };
     // Gives a connection back. Clean: hand to a waiter or list it idle. Reset: run the reset query
@@ -70,17 +75,21 @@ private:
     struct Waiter;
     awaitable<ConnectResult> open(const Credentials& credentials);
     void offer_slot_locked();
-    std::unique_ptr<BackendConn> pop_idle_locked();
+    std::unique_ptr<BackendConn> pop_idle_locked(const asio::execution_context* here);
+    std::size_t idle_count_locked() const noexcept;
     void dropped_locked();
 
-    asio::io_context& io_;
     const config::Address server_;
     const std::string dbname_;
     const std::string user_;
     const PoolSettings settings_;
 
     mutable std::mutex mutex_;
-    std::vector<std::unique_ptr<BackendConn>> idle_;  // back = most recently used
+    struct IdleList {
+        const asio::execution_context* context = nullptr;  // the io_context of these sockets
+        std::vector<std::unique_ptr<BackendConn>> conns;   // back = most recently used
+    };
+    std::vector<IdleList> idle_;  // one per io_context that has given connections back
     std::deque<std::shared_ptr<Waiter>> waiters_;
     std::uint32_t total_ = 0;
     bool closed_ = false;

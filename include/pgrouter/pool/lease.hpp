@@ -1,7 +1,7 @@
-// pgrouter/pool/lease.hpp — BackendLease: the only way a session holds a server connection. Move-only
-// RAII: whoever drops a lease without saying how (an exception, an early return, a session torn
-// down mid-transaction) closes the connection, so no path can lose a pool slot or hand a dirty
-// connection on.
+// pgrouter/pool/lease.hpp — BackendLease: the only way a session holds a server connection.
+// Move-only RAII: whoever drops a lease without saying how (an exception, an early return, a
+// session torn down mid-transaction) closes the connection, so no path can lose a pool slot or hand
+// a dirty connection on.
 #pragma once
 
 #include <memory>

@@ -14,8 +14,7 @@ namespace pgrouter::pool {
 
 class PoolSet {
 public:
-    PoolSet(asio::io_context& io, PoolSettings settings)
-        : io_(io), settings_(std::move(settings)) {}
+    explicit PoolSet(PoolSettings settings) : settings_(std::move(settings)) {}
 
     std::shared_ptr<BackendPool> get(const config::Address& server, const std::string& dbname,
                                      const std::string& user);
@@ -25,7 +24,6 @@ public:
 
 private:
     using Key = std::tuple<std::string, std::uint16_t, std::string, std::string>;
-    asio::io_context& io_;
     const PoolSettings settings_;
     mutable std::mutex mutex_;
     std::map<Key, std::shared_ptr<BackendPool>> pools_;

@@ -33,8 +33,8 @@ private:
 
 // What routing needs to know about the request (filled by the session's understand step).
 struct RouteRequest {
-    char type = 0;              // frontend message type letter that starts the transaction
-    bool unparsed = false;      // the statement was too large or too deep to read
+    char type = 0;                 // frontend message type letter that starts the transaction
+    bool unparsed = false;         // the statement was too large or too deep to read
     bool session_effects = false;  // creates session state (LISTEN, temp table, ...)
 };
 

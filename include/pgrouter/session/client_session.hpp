@@ -24,7 +24,7 @@ namespace pgrouter::session {
 
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
 public:
-    ClientSession(Runtime& runtime, tcp::socket socket, std::uint64_t id);
+    ClientSession(Runtime& runtime, Socket socket, std::uint64_t id);
     ~ClientSession();
 
     // Spawns the session on its socket's executor. The coroutines own the session.
@@ -96,7 +96,7 @@ private:
     void on_ready_for_query(link::ServerLink& link, const wire::Frame& frame, bool hidden);
 
     Runtime& rt_;
-    tcp::socket client_;
+    Socket client_;
     const std::uint64_t id_;
     std::string user_name_;
     std::string database_name_;
@@ -111,7 +111,7 @@ private:
     wire::CancelKey cancel_key_{};
 
     io::ReadBuffer from_client_;
-    std::size_t batch_base_ = 0;             // offset of the current message in from_client_
+    std::size_t batch_base_ = 0;               // offset of the current message in from_client_
     std::size_t client_stream_remaining_ = 0;  // bytes of a large client message to stream on
     std::vector<asio::const_buffer> buffers_;  // run(): the batch being written
     std::vector<std::uint8_t> replies_;        // run(): replies pgrouter gives itself
@@ -145,10 +145,10 @@ private:
         std::vector<sql::SettingChange> changes;
     };
     std::vector<sql::SettingChange> batch_settings_;  // from Parse/Query, until their Sync/Query
-    std::vector<PendingSettings> pending_settings_;  // oldest first (a deque allocates when empty)
-    std::vector<sql::SettingChange> tx_settings_;  // done, waiting for the transaction to end
-    std::uint64_t ready_sent_ = 0;                 // Queries/Syncs the client sent
-    std::uint64_t ready_seen_ = 0;                 // their ReadyForQuery (hidden ones excluded)
+    std::vector<PendingSettings> pending_settings_;   // oldest first (a deque allocates when empty)
+    std::vector<sql::SettingChange> tx_settings_;     // done, waiting for the transaction to end
+    std::uint64_t ready_sent_ = 0;                    // Queries/Syncs the client sent
+    std::uint64_t ready_seen_ = 0;                    // their ReadyForQuery (hidden ones excluded)
     bool error_since_ready_ = false;
     bool last_tag_rollback_ = false;
     // Answered without a server: a Sync then gets ReadyForQuery 'I' from pgrouter.

@@ -31,9 +31,8 @@ struct UserAuth {
 
 class Runtime {
 public:
-    Runtime(asio::io_context& io, std::shared_ptr<const config::Config> config);
+    explicit Runtime(std::shared_ptr<const config::Config> config);
 
-    asio::io_context& io() noexcept { return io_; }
     const config::Config& config() const noexcept { return *config_; }
     pool::PoolSet& pools() noexcept { return pools_; }
     CancelRegistry& cancels() noexcept { return cancels_; }
@@ -68,7 +67,6 @@ public:
     void drain_all();
 
 private:
-    asio::io_context& io_;
     std::shared_ptr<const config::Config> config_;
     pool::PoolSet pools_;
     CancelRegistry cancels_;

@@ -16,14 +16,14 @@
 namespace pgrouter::session {
 
 struct Request {
-    char type = 0;              // frontend message type letter
-    bool valid = true;          // false: the message is malformed (08P01)
-    bool partial = false;       // only the head of a large message is here (it is streamed)
-    std::string_view text;      // Query, Parse: the statement text
-    std::string_view name;      // Parse, Bind: statement; Describe, Close: statement or portal
-    std::string_view portal;    // Bind
-    char target = 0;            // Describe, Close: 'S' statement or 'P' portal
-    std::uint16_t param_count = 0;              // Parse
+    char type = 0;                  // frontend message type letter
+    bool valid = true;              // false: the message is malformed (08P01)
+    bool partial = false;           // only the head of a large message is here (it is streamed)
+    std::string_view text;          // Query, Parse: the statement text
+    std::string_view name;          // Parse, Bind: statement; Describe, Close: statement or portal
+    std::string_view portal;        // Bind
+    char target = 0;                // Describe, Close: 'S' statement or 'P' portal
+    std::uint16_t param_count = 0;  // Parse
     std::span<const std::uint8_t> param_types;  // Parse: raw OIDs
     // Bind/Describe of a client statement pgrouter renames (transaction mode only).
     const PreparedStatement* prepared = nullptr;
