@@ -38,9 +38,59 @@ awaitable<wire::StartupDecode> read_startup(Socket& socket, ReadBuffer& buf, std
     }
 }
 
+namespace {
+
+bool would_block(const error_code& ec) {
+    return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+// Drops the first `n` bytes of `buffers`.
+void drop_front(std::vector<asio::const_buffer>& buffers, std::size_t n) {
+    std::size_t whole = 0;
+    while (whole < buffers.size() && n >= buffers[whole].size()) {
+        n -= buffers[whole].size();
+        ++whole;
+    }
+    buffers.erase(buffers.begin(), buffers.begin() + static_cast<std::ptrdiff_t>(whole));
+    if (!buffers.empty() && n > 0) {
+        buffers.front() += n;
+    }
+}
+
+}  // namespace
+
 awaitable<void> write_all(Socket& socket, std::span<const std::uint8_t> bytes, error_code& ec) {
-    co_await asio::async_write(socket, asio::buffer(bytes.data(), bytes.size()),
-                               asio::redirect_error(use_awaitable, ec));
+    asio::const_buffer buffer(bytes.data(), bytes.size());
+    if (socket.non_blocking() && buffer.size() > 0) {
+        // Usually the socket takes it all at once: no operation, no completion to dispatch.
+        std::size_t n = socket.write_some(buffer, ec);
+        if (would_block(ec)) {
+            ec = {};
+            n = 0;
+        }
+        if (ec || n == buffer.size()) {
+            co_return;
+        }
+        buffer += n;
+    }
+    co_await asio::async_write(socket, buffer, asio::redirect_error(use_awaitable, ec));
+}
+
+awaitable<void> write_all(Socket& socket, std::vector<asio::const_buffer>& buffers,
+                          error_code& ec) {
+    const std::size_t total = asio::buffer_size(buffers);
+    if (socket.non_blocking() && total > 0) {
+        std::size_t n = socket.write_some(buffers, ec);
+        if (would_block(ec)) {
+            ec = {};
+            n = 0;
+        }
+        if (ec || n == total) {
+            co_return;
+        }
+        drop_front(buffers, n);
+    }
+    co_await asio::async_write(socket, buffers, asio::redirect_error(use_awaitable, ec));
 }
 
 SocketDeadline::SocketDeadline(Executor strand, Socket& socket,

@@ -72,6 +72,54 @@ const ServerLink::ParseRecord* ServerLink::undo_parse(std::uint32_t tag) {
     return &record;
 }
 
+namespace {
+
+// Finished links of this thread. Small: links in use at the same moment on one thread.
+constexpr std::size_t kLinkCacheLimit = 16;
+
+std::vector<std::shared_ptr<ServerLink>>& link_cache() {
+    thread_local std::vector<std::shared_ptr<ServerLink>> cache;
+    return cache;
+}
+
+}  // namespace
+
+std::shared_ptr<ServerLink> ServerLink::make(pool::BackendLease lease, std::size_t server) {
+    auto& cache = link_cache();
+    if (cache.empty()) {
+        return std::make_shared<ServerLink>(std::move(lease), server);
+    }
+    std::shared_ptr<ServerLink> link = std::move(cache.back());
+    cache.pop_back();
+    link->reuse(std::move(lease), server);
+    return link;
+}
+
+void ServerLink::recycle(std::shared_ptr<ServerLink> link) noexcept {
+    auto& cache = link_cache();
+    if (link.use_count() != 1 || link->lease_ || !link->in_.empty() ||
+        cache.size() >= kLinkCacheLimit) {
+        return;  // still shared, or not finished: destroyed when the last holder lets go
+    }
+    try {
+        cache.push_back(std::move(link));
+    } catch (...) {
+        // Out of memory for the cache slot: the link is simply destroyed.
+    }
+}
+
+void ServerLink::reuse(pool::BackendLease lease, std::size_t server) {
+    lease_ = std::move(lease);
+    server_ = server;
+    out_.clear();
+    replies_.clear();
+    tx_.reset();
+    responses_.reset();
+    parse_records_.clear();
+    stream_remaining = 0;
+    lost = false;
+}
+
 ServerLink::~ServerLink() {
     // Idle clients hold no server buffer (thousands of them would otherwise keep 16 KiB each).
     in_.consume(in_.size());

@@ -64,9 +64,9 @@ bool ClientSession::attach_idle(const routing::Decision& decision) {
 void ClientSession::on_attached(pool::BackendLease lease, std::size_t server) {
     if (!lease->socket.non_blocking()) {
         error_code ignored;
-        lease->socket.non_blocking(true, ignored);  // once per connection: reads after readiness
+        lease->socket.non_blocking(true, ignored);  // once per connection: writes without waiting
     }
-    auto link = std::make_shared<link::ServerLink>(std::move(lease), server);
+    auto link = link::ServerLink::make(std::move(lease), server);
     SPDLOG_TRACE("{} attached s{}", tag(), link->id());
     // Make the server session match this client's settings before its own messages run; the
     // reply to this hidden query is swallowed by the pump.
@@ -75,7 +75,9 @@ void ClientSession::on_attached(pool::BackendLease lease, std::size_t server) {
     serverless_batch_ = false;
     auto self = shared_from_this();
     asio::co_spawn(
-        client_.get_executor(), [self, link]() { return self->pump(link); },
+        client_.get_executor(),
+        // Moved into the pump: the pump alone holds it, and can recycle it when it is done.
+        [self, link = std::move(link)]() mutable { return self->pump(std::move(link)); },
         [self](std::exception_ptr e) {
             if (e) {
                 // The link (and with it the lease) is gone: its connection was closed.

@@ -340,8 +340,7 @@ awaitable<bool> ClientSession::flush_to_server() {
     });
     error_code ec;
     if (!buffers_.empty()) {
-        co_await asio::async_write(link->socket(), buffers_,
-                                   asio::redirect_error(use_awaitable, ec));
+        co_await io::write_all(link->socket(), buffers_, ec);
     }
     link->out().clear();
     if (ec && !link->lost) {

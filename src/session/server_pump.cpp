@@ -51,6 +51,8 @@ awaitable<void> ClientSession::pump(std::shared_ptr<link::ServerLink> held) {
                 }
                 close();
             }
+            link.in().consume(link.in().size());
+            link::ServerLink::recycle(std::move(held));
             co_return;
         }
         bool holds_between_transactions = !transaction_mode_ || pinned_;
@@ -60,21 +62,15 @@ awaitable<void> ClientSession::pump(std::shared_ptr<link::ServerLink> held) {
             co_await send_error("FATAL", wire::sqlstate::kAdminShutdown,
                                 "terminating connection due to administrator command");
             close();
+            link::ServerLink::recycle(std::move(held));
             co_return;
         }
+        // The link holds its buffer while it waits: Asio then reads with one recv() per
+        // readiness and no epoll_ctl() (a readiness wait re-arms the descriptor every time).
         error_code ec;
-        if (link.in().empty()) {
-            co_await link.socket().async_wait(Socket::wait_read,
-                                              asio::redirect_error(use_awaitable, ec));
-        }
-        std::size_t n = 0;
-        if (!ec) {
-            auto space = link.in().prepare(link::kServerReadChunk);
-            n = link.socket().read_some(asio::buffer(space.data(), space.size()), ec);
-            if (ec == asio::error::would_block || ec == asio::error::try_again) {
-                continue;
-            }
-        }
+        auto space = link.in().prepare(link::kServerReadChunk);
+        std::size_t n = co_await link.socket().async_read_some(
+            asio::buffer(space.data(), space.size()), asio::redirect_error(use_awaitable, ec));
         if (ec) {
             if (ec != asio::error::operation_aborted) {
                 link.lost = true;
@@ -115,6 +111,7 @@ awaitable<void> ClientSession::pump(std::shared_ptr<link::ServerLink> held) {
                                     "terminating connection due to administrator command");
                 close();
             }
+            link::ServerLink::recycle(std::move(held));
             co_return;
         }
     }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "pgrouter/io/asio.hpp"
 #include "pgrouter/io/read_buffer.hpp"
@@ -25,7 +26,12 @@ awaitable<wire::StartupDecode> read_startup(Socket& socket, ReadBuffer& buf, std
                                             error_code& ec);
 
 // Writes all of `bytes`; errors in `ec`.
+// On a socket in non-blocking mode the bytes are first written without suspending (the usual
+// case), and only what the socket did not take waits for it.
 awaitable<void> write_all(Socket& socket, std::span<const std::uint8_t> bytes, error_code& ec);
+// The same for a gather list (one sendmsg); `buffers` is consumed.
+awaitable<void> write_all(Socket& socket, std::vector<asio::const_buffer>& buffers,
+                          error_code& ec);
 
 // Closes `socket` if still alive when `timeout` expires. Must be created from a coroutine running
 // on the strand that owns `socket`; the expiry runs on that same strand.

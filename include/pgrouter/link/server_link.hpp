@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,11 @@ class ServerLink {
 public:
     // `server` is the topology index the router chose.
     ServerLink(pool::BackendLease lease, std::size_t server);
+    // A link from this thread's cache of finished links (their buffers and queues keep their
+    // capacity, so attaching allocates nothing once warm), or a new one.
+    static std::shared_ptr<ServerLink> make(pool::BackendLease lease, std::size_t server);
+    // Puts a finished link (connection given back, nothing else holding it) in the cache.
+    static void recycle(std::shared_ptr<ServerLink> link) noexcept;
     ServerLink(const ServerLink&) = delete;
     ServerLink& operator=(const ServerLink&) = delete;
 
@@ -81,6 +87,8 @@ public:
     ~ServerLink();
 
 private:
+    void reuse(pool::BackendLease lease, std::size_t server);
+
     pool::BackendLease lease_;
     std::size_t server_;
     wire::Segments out_;
