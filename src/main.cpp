@@ -1,4 +1,6 @@
 // pgrouter main — command-line flags, config loading and the Server; nothing else.
+#include <malloc.h>
+
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -64,6 +66,10 @@ int main(int argc, char** argv) {
     auto config = std::make_shared<const pgrouter::config::Config>(std::move(*loaded.config));
     pgrouter::logging::setup(config->log.level);
     try {
+        // Read buffers (16 KiB) and large messages come straight from the kernel and go back to it:
+        // a burst of busy clients then leaves no holes between the small, long-lived objects of
+        // idle ones. Steady traffic takes its buffers from per-thread caches, not from here.
+        mallopt(M_MMAP_THRESHOLD, 16 * 1024);
         pgrouter::net::Server server(config);
         return server.run();
     } catch (const std::exception& e) {

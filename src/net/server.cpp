@@ -78,6 +78,10 @@ int Server::run() {
                 config::to_string(config_->pool.mode), config_->pool.size);
 
     auto& io = main_io();
+    for (auto& context : contexts_) {
+        asio::co_spawn(*context, trim_idle_sessions(),
+                       [](std::exception_ptr e) { log_exception(e, "idle trimmer"); });
+    }
     asio::co_spawn(io, accept_loop(), [](std::exception_ptr e) { log_exception(e, "listener"); });
     asio::co_spawn(io, janitor(), [](std::exception_ptr e) { log_exception(e, "janitor"); });
     asio::co_spawn(io, wait_for_signals(),
@@ -124,6 +128,17 @@ awaitable<void> Server::accept_loop() {
                                                                 next_session_id_++);
         runtime_->register_session(session);
         session->start();
+    }
+}
+
+awaitable<void> Server::trim_idle_sessions() {
+    // Per thread: clients idle for a second give up their reader's coroutine frame.
+    Timer timer(co_await asio::this_coro::executor);
+    while (!stopping_) {
+        timer.expires_after(std::chrono::seconds(1));
+        error_code ec;
+        co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+        session::ClientSession::trim_parked();
     }
 }
 

@@ -68,16 +68,75 @@ void ClientSession::start() {
     auto self = shared_from_this();
     asio::co_spawn(
         client_.get_executor(), [self]() { return self->run(); },
-        [self](std::exception_ptr e) {
-            if (e) {
-                try {
-                    std::rethrow_exception(e);
-                } catch (const std::exception& ex) {
-                    SPDLOG_ERROR("{} session failed: {}", self->tag(), ex.what());
-                }
-                self->close();
-            }
-        });
+        [self](std::exception_ptr e) { self->on_reader_done(e); });
+}
+
+void ClientSession::on_reader_done(std::exception_ptr e) {
+    if (e) {
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            SPDLOG_ERROR("{} session failed: {}", tag(), ex.what());
+        }
+        close();
+    }
+}
+
+namespace {
+
+// Sessions of this thread whose reader waits in its coroutine with no server attached, in two
+// generations: trim_parked() trims those parked at least one interval ago.
+struct Parked {
+    std::vector<std::weak_ptr<ClientSession>> current;
+    std::vector<std::weak_ptr<ClientSession>> previous;
+};
+Parked& parked_sessions() {
+    thread_local Parked parked;
+    return parked;
+}
+
+}  // namespace
+
+void ClientSession::park() {
+    if (!parked_ && waiting_in_frame_) {
+        parked_ = true;
+        parked_sessions().current.push_back(weak_from_this());
+    }
+}
+
+void ClientSession::trim_parked() {
+    Parked& parked = parked_sessions();
+    for (auto& weak : parked.previous) {
+        auto session = weak.lock();
+        if (!session) {
+            continue;
+        }
+        session->parked_ = false;
+        if (session->waiting_in_frame_ && session->attached() == nullptr &&
+            session->from_client_.empty() && !session->closing_) {
+            session->trim_requested_ = true;
+            error_code ignored;
+            session->client_.cancel(ignored);
+        }
+    }
+    parked.previous.clear();
+    parked.previous.swap(parked.current);
+}
+
+void ClientSession::wait_while_idle() {
+    // No coroutine frame while idle: the session is kept alive by this handler alone.
+    client_.async_wait(Socket::wait_read, [self = shared_from_this()](error_code ec) {
+        if (self->closing_) {
+            return;
+        }
+        if (ec) {
+            self->close();
+            return;
+        }
+        asio::co_spawn(
+            self->client_.get_executor(), [self]() { return self->serve(true); },
+            [self](std::exception_ptr e) { self->on_reader_done(e); });
+    });
 }
 
 void ClientSession::drain() {
@@ -175,11 +234,16 @@ awaitable<void> ClientSession::run() {
         close();
         co_return;
     }
+    // Reads are non-blocking after a readiness wait: an idle client holds no buffer, and a read
+    // costs one system call.
+    error_code ec;
+    client_.non_blocking(true, ec);
+    co_await serve(false);
+}
+
+awaitable<void> ClientSession::serve(bool readable) {
     const std::size_t max_message = rt_.config().limits.max_message_bytes;
     error_code ec;
-    // Reads below are non-blocking after a readiness wait: an idle client holds no buffer, and a
-    // read costs one system call.
-    client_.non_blocking(true, ec);
     while (!closing_ && !ec) {
         if (client_stream_remaining_ > 0 && !from_client_.empty()) {
             // The rest of a large message goes to the server as it arrives.
@@ -223,10 +287,30 @@ awaitable<void> ClientSession::run() {
         }
         if (from_client_.empty()) {
             from_client_.release_to_cache(kClientReadChunk);
-            co_await client_.async_wait(Socket::wait_read, asio::redirect_error(use_awaitable, ec));
-            if (ec) {
-                break;
+            if (!readable) {
+                if (attached() == nullptr && client_stream_remaining_ == 0) {
+                    // Between transactions: wait without this coroutine (an idle client then
+                    // costs its session object and one pending wait, nothing more).
+                    wait_while_idle();
+                    co_return;
+                }
+                // Mid-transaction the client usually answers soon: keep the frame (starting a
+                // coroutine per transaction costs more). If the transaction ends and the client
+                // then stays idle, trim_parked() hands it over to wait_while_idle().
+                waiting_in_frame_ = true;
+                co_await client_.async_wait(Socket::wait_read,
+                                            asio::redirect_error(use_awaitable, ec));
+                waiting_in_frame_ = false;
+                if (ec == asio::error::operation_aborted && trim_requested_ && !closing_) {
+                    trim_requested_ = false;
+                    ec = {};
+                    continue;  // idle now: the check above parks it without this frame
+                }
+                if (ec) {
+                    break;
+                }
             }
+            readable = false;
         }
         // A partial message below the stream threshold is read whole; anything streamed or
         // framed is read a chunk at a time.
@@ -238,8 +322,14 @@ awaitable<void> ClientSession::run() {
         auto space = from_client_.prepare(want);
         std::size_t n = client_.read_some(asio::buffer(space.data(), space.size()), ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            // A readiness report with nothing to read (it happens). With nothing buffered, wait
+            // again from the top, which gives the buffer back first; with part of a message
+            // buffered, wait here (the buffer is needed anyway).
             ec = {};
-            co_await client_.async_wait(Socket::wait_read, asio::redirect_error(use_awaitable, ec));
+            if (!from_client_.empty()) {
+                co_await client_.async_wait(Socket::wait_read,
+                                            asio::redirect_error(use_awaitable, ec));
+            }
             continue;
         }
         if (!ec) {

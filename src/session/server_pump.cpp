@@ -89,6 +89,7 @@ awaitable<void> ClientSession::pump(std::shared_ptr<link::ServerLink> held) {
             // Back to the pool before the next co_await: run() can never write into it again.
             // The link (and the bytes the replies point into) lives on in `held`.
             give_back(link, Return::Clean);
+            park();
         }
         auto data = link.in().data();
         if (link.replies().slices() == 1) {

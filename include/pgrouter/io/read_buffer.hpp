@@ -67,7 +67,8 @@ public:
         if (storage_.size() == usual && cache.size() < kCacheLimit) {
             cache.push_back(std::move(storage_));
         }
-        storage_ = {};
+        std::vector<std::uint8_t>().swap(
+            storage_);  // frees it (`storage_ = {}` keeps the capacity)
         begin_ = end_ = 0;
     }
 

@@ -4,6 +4,7 @@
 // nothing of a session is ever touched by two threads and the hot path needs no strand.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -23,6 +24,7 @@ public:
 private:
     awaitable<void> accept_loop();
     awaitable<void> janitor();
+    awaitable<void> trim_idle_sessions();
     awaitable<void> wait_for_signals();
     awaitable<void> shutdown();
 
@@ -36,7 +38,7 @@ private:
     std::vector<std::unique_ptr<asio::io_context>> contexts_;  // one per I/O thread
     std::size_t next_context_ = 0;
     Acceptor acceptor_;
-    bool stopping_ = false;
+    std::atomic<bool> stopping_{false};  // read by every thread's idle trimmer
     std::uint64_t next_session_id_ = 1;
 };
 

@@ -33,6 +33,9 @@ public:
     void drain();
     // Thread-safe: a CancelRequest carrying this session's key arrived.
     void cancel_current_query();
+    // Run periodically on every I/O thread: sessions of this thread that have been idle for an
+    // interval with their reader still suspended mid-wait give that coroutine frame up.
+    static void trim_parked();
 
 private:
     // client_startup.cpp
@@ -42,7 +45,15 @@ private:
     void adopt_startup_params(const std::vector<std::pair<std::string, std::string>>& params);
 
     // client_session.cpp: lifecycle, the client reader (the pipeline), the client writer
-    awaitable<void> run();
+    awaitable<void> run();  // login, then serve
+    // Reads and handles client messages until the client is idle between transactions, then
+    // hands over to wait_while_idle(). `readable`: the socket was just reported readable.
+    awaitable<void> serve(bool readable);
+    void wait_while_idle();
+    // The pump ended the transaction while the reader waits in its frame: trim_parked() may
+    // release that frame if the client stays idle.
+    void park();
+    void on_reader_done(std::exception_ptr e);
     // One pass over the complete messages buffered; false ends the session.
     awaitable<bool> handle_batch(std::size_t max_message);
     // The head of a message too large to buffer: attach, send it, stream the rest.
@@ -138,6 +149,9 @@ private:
     bool closing_ = false;
     bool draining_ = false;
     bool fatal_forwarded_ = false;
+    bool waiting_in_frame_ = false;  // the reader waits for the client inside serve()
+    bool parked_ = false;            // listed for trim_parked()
+    bool trim_requested_ = false;    // trim_parked() cancelled that wait
 
     // Session-level SETs are recorded only once their transaction commits.
     struct PendingSettings {
