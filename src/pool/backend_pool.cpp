@@ -38,8 +38,8 @@ BackendPool::~BackendPool() {
 }
 
 awaitable<ConnectResult> BackendPool::open(const Credentials& credentials) {
-    ConnectResult result = co_await connect_backend(server_, dbname_, credentials,
-                                                    settings_.connect_timeout, next_id_++);
+    ConnectResult result = co_await settings_.connector(server_, dbname_, credentials,
+                                                        settings_.connect_timeout, next_id_++);
     if (result.conn) {
         result.conn->prepared.set_capacity(settings_.prepared_statements);
     }

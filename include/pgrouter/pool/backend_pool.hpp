@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -16,6 +17,11 @@
 #include "pgrouter/pool/backend_conn.hpp"
 
 namespace pgrouter::pool {
+
+// How a pool opens a server connection: connect_backend's signature.
+using Connector = std::function<awaitable<ConnectResult>(const config::Address&, const std::string&,
+                                                         const Credentials&,
+                                                         std::chrono::milliseconds, std::uint64_t)>;
 
 struct PoolSettings {
     std::uint32_t size = 20;
@@ -28,6 +34,7 @@ struct PoolSettings {
     std::uint32_t prepared_statements = 200;  // per server connection
     std::string reset_query = "DISCARD ALL";
     bool check_idle = true;
+    Connector connector = connect_backend;  // replaced only by unit tests (no server needed)
 };
 
 struct PoolStats {
