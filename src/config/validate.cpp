@@ -269,7 +269,7 @@ std::vector<ConfigError> validate_config(const Config& config, const SourceMap& 
     Checker check(source);
     check_address(check, config.listen, "listen");
     check.require(config.workers <= kMaxWorkers, "workers",
-                  "must be at most " + std::to_string(kMaxWorkers) + " (0 = one per core)");
+                  "must be at most " + std::to_string(kMaxWorkers) + " (0 = half the cores)");
     check_pool(check, config.pool);
     check_users(check, config.users);
     check_databases(check, config.databases);

@@ -93,9 +93,9 @@ awaitable<void> write_all(Socket& socket, std::vector<asio::const_buffer>& buffe
     co_await asio::async_write(socket, buffers, asio::redirect_error(use_awaitable, ec));
 }
 
-SocketDeadline::SocketDeadline(Executor strand, Socket& socket,
+SocketDeadline::SocketDeadline(Executor here, Socket& socket,
                                std::chrono::steady_clock::duration timeout)
-    : timer_(strand), state_(std::make_shared<State>()) {
+    : timer_(here), state_(std::make_shared<State>()) {
     state_->socket = &socket;
     timer_.expires_after(timeout);
     timer_.async_wait([state = state_](error_code ec) {

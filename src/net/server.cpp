@@ -33,6 +33,13 @@ void log_exception(std::exception_ptr e, const char* what) {
     }
 }
 
+// workers: 0. Half the cores, at least one (Odyssey's "auto"): a pooler usually shares its machine
+// with PostgreSQL or with its clients, and on a small machine a second I/O thread costs more CPU
+// per transaction than it gains (bench/RESULTS.md).
+unsigned default_workers() {
+    return std::max(1u, std::thread::hardware_concurrency() / 2);
+}
+
 // One io_context per thread, each run by exactly that thread (concurrency hint 1).
 std::vector<std::unique_ptr<asio::io_context>> make_contexts(unsigned threads) {
     std::vector<std::unique_ptr<asio::io_context>> contexts;
@@ -46,8 +53,7 @@ std::vector<std::unique_ptr<asio::io_context>> make_contexts(unsigned threads) {
 
 Server::Server(std::shared_ptr<const config::Config> config)
     : config_(std::move(config)),
-      threads_(config_->workers != 0 ? config_->workers
-                                     : std::max(1u, std::thread::hardware_concurrency())),
+      threads_(config_->workers != 0 ? config_->workers : default_workers()),
       runtime_(std::make_unique<session::Runtime>(config_)),
       contexts_(make_contexts(threads_)),
       acceptor_(contexts_.front()->get_executor()) {}
@@ -144,7 +150,7 @@ awaitable<void> Server::trim_idle_sessions() {
 
 awaitable<void> Server::janitor() {
     Timer timer(main_io().get_executor());
-    const Executor strand = main_io().get_executor();
+    const Executor here = main_io().get_executor();
     while (!stopping_) {
         timer.expires_after(std::chrono::seconds(1));
         error_code ec;
@@ -167,7 +173,7 @@ awaitable<void> Server::janitor() {
             for (std::uint32_t i = 0; i < missing; ++i) {
                 // The coroutine takes its credentials by reference: the lambda keeps them alive.
                 asio::co_spawn(
-                    strand, [pool, credentials] { return pool->add_idle(*credentials); },
+                    here, [pool, credentials] { return pool->add_idle(*credentials); },
                     asio::detached);
             }
         }

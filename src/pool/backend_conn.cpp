@@ -156,15 +156,15 @@ void BackendConn::move_to(const Executor& ex) {
 awaitable<ConnectResult> connect_backend(const config::Address& address, const std::string& dbname,
                                          const Credentials& credentials,
                                          std::chrono::milliseconds timeout, std::uint64_t id) {
-    auto strand = co_await asio::this_coro::executor;
+    auto here = co_await asio::this_coro::executor;
     ConnectResult result;
-    auto conn = std::make_unique<BackendConn>(strand);
+    auto conn = std::make_unique<BackendConn>(here);
     conn->address = address;
     conn->id = id;
     error_code ec;
-    io::SocketDeadline deadline(strand, conn->socket, timeout);
+    io::SocketDeadline deadline(here, conn->socket, timeout);
 
-    Resolver resolver(strand);
+    Resolver resolver(here);
     auto endpoints = co_await resolver.async_resolve(address.host, std::to_string(address.port),
                                                      asio::redirect_error(use_awaitable, ec));
     if (ec) {
@@ -252,8 +252,8 @@ awaitable<ConnectResult> connect_backend(const config::Address& address, const s
 
 awaitable<bool> reset_backend(BackendConn& conn, const std::string& query,
                               std::chrono::milliseconds timeout) {
-    auto strand = co_await asio::this_coro::executor;
-    io::SocketDeadline deadline(strand, conn.socket, timeout);
+    auto here = co_await asio::this_coro::executor;
+    io::SocketDeadline deadline(here, conn.socket, timeout);
     std::vector<std::uint8_t> out;
     wire::MessageWriter(out).query(query);
     error_code ec;
@@ -285,11 +285,11 @@ awaitable<bool> reset_backend(BackendConn& conn, const std::string& query,
 
 awaitable<void> send_cancel(const config::Address& address, wire::CancelKey key,
                             std::chrono::milliseconds timeout) {
-    auto strand = co_await asio::this_coro::executor;
-    Socket socket(strand);
-    io::SocketDeadline deadline(strand, socket, timeout);
+    auto here = co_await asio::this_coro::executor;
+    Socket socket(here);
+    io::SocketDeadline deadline(here, socket, timeout);
     error_code ec;
-    Resolver resolver(strand);
+    Resolver resolver(here);
     auto endpoints = co_await resolver.async_resolve(address.host, std::to_string(address.port),
                                                      asio::redirect_error(use_awaitable, ec));
     if (ec) {

@@ -19,8 +19,8 @@ const std::string kDiscardAll = "DISCARD ALL";
 // waiter's io_context; the waiter started its wait before it could yield its thread, so the
 // wake-up cannot be lost.
 struct BackendPool::Waiter {
-    explicit Waiter(Executor here) : strand(here), timer(here) {}
-    Executor strand;
+    explicit Waiter(Executor here) : home(here), timer(here) {}
+    Executor home;
     Timer timer;
     std::unique_ptr<BackendConn> conn;  // handed over by release()
     bool may_connect = false;           // a slot under `size` was reserved for this waiter
@@ -54,14 +54,14 @@ awaitable<ConnectResult> BackendPool::open(const Credentials& credentials) {
 }
 
 awaitable<ConnectResult> BackendPool::acquire(const Credentials& credentials) {
-    auto strand = co_await asio::this_coro::executor;
+    auto here = co_await asio::this_coro::executor;
     auto deadline = Clock::now() + settings_.query_wait_timeout;
     std::shared_ptr<Waiter> waiter;
     {
         std::unique_lock lock(mutex_);
-        if (auto conn = pop_idle_locked(&strand.context())) {
+        if (auto conn = pop_idle_locked(&here.context())) {
             lock.unlock();
-            conn->move_to(strand);
+            conn->move_to(here);
             co_return ConnectResult{std::move(conn), {}};
         }
         if (total_ < settings_.size) {
@@ -69,7 +69,7 @@ awaitable<ConnectResult> BackendPool::acquire(const Credentials& credentials) {
             lock.unlock();
             co_return co_await open(credentials);
         }
-        waiter = std::make_shared<Waiter>(strand);
+        waiter = std::make_shared<Waiter>(here);
         waiter->timer.expires_at(deadline);
         waiters_.push_back(waiter);
     }
@@ -79,7 +79,7 @@ awaitable<ConnectResult> BackendPool::acquire(const Credentials& credentials) {
         std::unique_lock lock(mutex_);
         if (waiter->conn) {
             lock.unlock();
-            waiter->conn->move_to(strand);
+            waiter->conn->move_to(here);
             co_return ConnectResult{std::move(waiter->conn), {}};
         }
         if (!waiter->may_connect) {
@@ -192,7 +192,7 @@ void BackendPool::release(std::unique_ptr<BackendConn> conn, Return how) {
         auto waiter = std::move(waiters_.front());
         waiters_.pop_front();
         waiter->conn = std::move(conn);
-        asio::post(waiter->strand, [waiter] { waiter->timer.cancel(); });
+        asio::post(waiter->home, [waiter] { waiter->timer.cancel(); });
         return;
     }
     const asio::execution_context* home = &conn->socket.get_executor().context();
@@ -218,7 +218,7 @@ void BackendPool::offer_slot_locked() {
     waiters_.pop_front();
     waiter->may_connect = true;
     ++total_;
-    asio::post(waiter->strand, [waiter] { waiter->timer.cancel(); });
+    asio::post(waiter->home, [waiter] { waiter->timer.cancel(); });
 }
 
 std::uint32_t BackendPool::sweep(Clock::time_point now) {

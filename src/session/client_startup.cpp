@@ -76,11 +76,11 @@ std::string password_failed(const std::string& user) {
 }  // namespace
 
 awaitable<bool> ClientSession::login() {
-    auto strand = co_await asio::this_coro::executor;
+    auto here = co_await asio::this_coro::executor;
     const auto& config = rt_.config();
     // On expiry only cancel reads, so the client can still be told why it is disconnected. The
     // flag is shared because an expiry may already be queued when login() returns.
-    Timer login_timer(strand);
+    Timer login_timer(here);
     auto expired = std::make_shared<bool>(false);
     login_timer.expires_after(config.limits.client_login_timeout);
     login_timer.async_wait([self = shared_from_this(), expired](error_code ec) {

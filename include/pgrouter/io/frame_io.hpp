@@ -34,10 +34,10 @@ awaitable<void> write_all(Socket& socket, std::vector<asio::const_buffer>& buffe
                           error_code& ec);
 
 // Closes `socket` if still alive when `timeout` expires. Must be created from a coroutine running
-// on the strand that owns `socket`; the expiry runs on that same strand.
+// on the io_context that owns `socket`; the expiry runs on that same thread.
 class SocketDeadline {
 public:
-    SocketDeadline(Executor strand, Socket& socket, std::chrono::steady_clock::duration timeout);
+    SocketDeadline(Executor here, Socket& socket, std::chrono::steady_clock::duration timeout);
     ~SocketDeadline();
     SocketDeadline(const SocketDeadline&) = delete;
     SocketDeadline& operator=(const SocketDeadline&) = delete;

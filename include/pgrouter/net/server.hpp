@@ -29,7 +29,7 @@ private:
     awaitable<void> shutdown();
 
     std::shared_ptr<const config::Config> config_;
-    const unsigned threads_;  // I/O threads (workers, or one per core)
+    const unsigned threads_;  // I/O threads (workers, or half the cores)
     asio::io_context& main_io() noexcept { return *contexts_.front(); }
     void stop_all() noexcept;
 

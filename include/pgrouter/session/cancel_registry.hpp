@@ -1,6 +1,6 @@
 // pgrouter/session/cancel_registry.hpp — the BackendKeyData pgrouter gave each client, mapped to
 // the session. A CancelRequest looks the key up here and is forwarded by the session itself (on its
-// strand) to whichever server connection runs its query at that moment. Thread-safe.
+// own thread) to whichever server connection runs its query at that moment. Thread-safe.
 #pragma once
 
 #include <functional>

@@ -63,7 +63,7 @@ public:
     void session_destroyed() noexcept { live_sessions_.fetch_sub(1); }
     std::uint32_t live_sessions() const noexcept { return live_sessions_.load(); }
     bool draining() const noexcept { return draining_.load(); }
-    // Marks the runtime draining and asks every live session to finish (posted to its strand).
+    // Marks the runtime draining and asks every live session to finish (posted to its thread).
     void drain_all();
 
 private:
