@@ -21,7 +21,9 @@ struct RouterOptions {
     std::uint32_t connect_timeout_ms = 2000;
     std::uint32_t prepared_statements_per_server = 200;  // pool.prepared_statements_per_server
     std::string on_session_state = "pin";  // databases.<app, app2>.on_session_state: pin | error
-    std::uint32_t workers = 0;
+    // Two I/O threads: the integration suite exercises sessions on several event loops and server
+    // connections moving between them (workers: 0 would mean one thread on a 2-core machine).
+    std::uint32_t workers = 2;
     std::uint32_t max_startup_packet_bytes = 10000;
     std::uint64_t max_message_bytes = 1073741823;
     std::uint32_t client_login_timeout_ms = 15000;
