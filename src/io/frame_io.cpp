@@ -40,10 +40,6 @@ awaitable<wire::StartupDecode> read_startup(Socket& socket, ReadBuffer& buf, std
 
 namespace {
 
-bool would_block(const error_code& ec) {
-    return ec == asio::error::would_block || ec == asio::error::try_again;
-}
-
 // Drops the first `n` bytes of `buffers`.
 void drop_front(std::vector<asio::const_buffer>& buffers, std::size_t n) {
     std::size_t whole = 0;
@@ -57,39 +53,40 @@ void drop_front(std::vector<asio::const_buffer>& buffers, std::size_t n) {
     }
 }
 
+// What a non-blocking socket takes at once (usually all of it: no operation, no completion to
+// dispatch). 0 on a blocking socket, where only the asynchronous write is safe.
+template <typename Buffers>
+std::size_t write_now(Socket& socket, const Buffers& buffers, error_code& ec) {
+    if (!socket.non_blocking() || asio::buffer_size(buffers) == 0) {
+        return 0;
+    }
+    std::size_t n = socket.write_some(buffers, ec);
+    if (would_block(ec)) {
+        ec = {};
+        return 0;
+    }
+    return n;
+}
+
 }  // namespace
 
 awaitable<void> write_all(Socket& socket, std::span<const std::uint8_t> bytes, error_code& ec) {
     asio::const_buffer buffer(bytes.data(), bytes.size());
-    if (socket.non_blocking() && buffer.size() > 0) {
-        // Usually the socket takes it all at once: no operation, no completion to dispatch.
-        std::size_t n = socket.write_some(buffer, ec);
-        if (would_block(ec)) {
-            ec = {};
-            n = 0;
-        }
-        if (ec || n == buffer.size()) {
-            co_return;
-        }
-        buffer += n;
+    const std::size_t n = write_now(socket, buffer, ec);
+    if (ec || n == buffer.size()) {
+        co_return;
     }
+    buffer += n;
     co_await asio::async_write(socket, buffer, asio::redirect_error(use_awaitable, ec));
 }
 
 awaitable<void> write_all(Socket& socket, std::vector<asio::const_buffer>& buffers,
                           error_code& ec) {
-    const std::size_t total = asio::buffer_size(buffers);
-    if (socket.non_blocking() && total > 0) {
-        std::size_t n = socket.write_some(buffers, ec);
-        if (would_block(ec)) {
-            ec = {};
-            n = 0;
-        }
-        if (ec || n == total) {
-            co_return;
-        }
-        drop_front(buffers, n);
+    const std::size_t n = write_now(socket, buffers, ec);
+    if (ec || n == asio::buffer_size(buffers)) {
+        co_return;
     }
+    drop_front(buffers, n);
     co_await asio::async_write(socket, buffers, asio::redirect_error(use_awaitable, ec));
 }
 

@@ -27,27 +27,24 @@ void ServerLink::sync_settings(const backend::ParamState& wanted) {
 
 const std::string& ServerLink::ensure_prepared(const backend::PreparedStatement& statement) {
     if (!lease_->prepared.use(statement.server_name)) {
-        const std::size_t mark = out_.own_mark();
-        wire::MessageWriter writer(out_.own());
-        writer.parse(statement.server_name, statement.query, statement.param_count,
-                     statement.param_types);
-        responses_.push(Kind::Parse, true, record_parse({}, statement.server_name, true));
-        if (auto evicted = lease_->prepared.add(statement.server_name)) {
-            writer.close('S', *evicted);
-            responses_.push(Kind::Close, true);
-        }
-        out_.commit_own(mark);
+        write_parse(statement, true, {});
     }
     return statement.server_name;
 }
 
 void ServerLink::send_parse(const backend::PreparedStatement& statement,
                             std::string_view client_name) {
+    write_parse(statement, false, client_name);
+}
+
+void ServerLink::write_parse(const backend::PreparedStatement& statement, bool hidden,
+                             std::string_view client_name) {
     const std::size_t mark = out_.own_mark();
     wire::MessageWriter writer(out_.own());
     writer.parse(statement.server_name, statement.query, statement.param_count,
                  statement.param_types);
-    responses_.push(Kind::Parse, false, record_parse(client_name, statement.server_name, true));
+    responses_.push(Kind::Parse, hidden, record_parse(client_name, statement.server_name, true));
+    // The LRU keeps the connection's statements bounded: the one it drops is closed (hidden).
     if (auto evicted = lease_->prepared.add(statement.server_name)) {
         writer.close('S', *evicted);
         responses_.push(Kind::Close, true);
@@ -62,14 +59,11 @@ std::uint32_t ServerLink::record_parse(std::string_view client_name, const std::
 }
 
 const ServerLink::ParseRecord* ServerLink::undo_parse(std::uint32_t tag) {
-    if (tag == 0 || tag > parse_records_.size()) {
-        return nullptr;
+    const ParseRecord* record = parse_record(tag);
+    if (record != nullptr && record->on_server) {
+        lease_->prepared.remove(record->server_name);
     }
-    const ParseRecord& record = parse_records_[tag - 1];
-    if (record.on_server) {
-        lease_->prepared.remove(record.server_name);
-    }
-    return &record;
+    return record;
 }
 
 namespace {

@@ -265,7 +265,7 @@ awaitable<void> ClientSession::serve(bool readable) {
         if (client_stream_remaining_ == 0 && !from_client_.empty()) {
             first = wire::decode_frame(from_client_.data(), max_message);
             if (first.status == wire::DecodeStatus::Complete) {
-                if (!co_await handle_batch(max_message)) {
+                if (!co_await handle_batch(first, max_message)) {
                     break;
                 }
                 continue;
@@ -321,7 +321,7 @@ awaitable<void> ClientSession::serve(bool readable) {
         }
         auto space = from_client_.prepare(want);
         std::size_t n = client_.read_some(asio::buffer(space.data(), space.size()), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        if (io::would_block(ec)) {
             // A readiness report with nothing to read (it happens). With nothing buffered, wait
             // again from the top, which gives the buffer back first; with part of a message
             // buffered, wait here (the buffer is needed anyway).
@@ -342,7 +342,8 @@ awaitable<void> ClientSession::serve(bool readable) {
     close();
 }
 
-awaitable<bool> ClientSession::handle_batch(std::size_t max_message) {
+awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
+                                            std::size_t max_message) {
     // Every complete message already buffered is handled, then written in one go.
     auto data = from_client_.data();
     std::size_t batch = 0;
@@ -350,7 +351,9 @@ awaitable<bool> ClientSession::handle_batch(std::size_t max_message) {
     const char* violation = nullptr;
     replies_.clear();
     while (batch < data.size()) {
-        wire::DecodeResult r = wire::decode_frame(data.subspan(batch), max_message);
+        // The first message was framed by serve(); do not frame it twice.
+        wire::DecodeResult r =
+            batch == 0 ? first : wire::decode_frame(data.subspan(batch), max_message);
         if (r.status == wire::DecodeStatus::NeedMore) {
             break;
         }

@@ -200,11 +200,14 @@ bool ClientSession::on_server_frame(link::ServerLink& link, const wire::Frame& f
                 }
             }
             break;
-        case wire::backend::kParameterStatus:
-            if (auto ps = wire::parse_parameter_status(frame)) {
-                link.conn().params.set_reported(ps->name, ps->value);
+        case wire::backend::kParameterStatus: {
+            auto ps = wire::parse_parameter_status(frame);
+            if (!ps) {
+                return true;
             }
-            return on_parameter_status(frame);
+            link.conn().params.set_reported(ps->name, ps->value);
+            return on_parameter_status(*ps);
+        }
         case wire::backend::kCommandComplete:
             if (auto command = wire::parse_command_complete(frame)) {
                 last_tag_rollback_ = *command == "ROLLBACK";
@@ -216,29 +219,25 @@ bool ClientSession::on_server_frame(link::ServerLink& link, const wire::Frame& f
     return visible;
 }
 
-bool ClientSession::on_parameter_status(const wire::Frame& frame) {
-    auto ps = wire::parse_parameter_status(frame);
-    if (!ps) {
-        return true;
-    }
-    params_.set_reported(ps->name, ps->value);
+bool ClientSession::on_parameter_status(const wire::ParameterStatusView& ps) {
+    params_.set_reported(ps.name, ps.value);
     // Directly, a client hears of a reported setting only when its value changes. A replay on a
     // server connection last used by another client reports the client's own values again.
     for (auto& [name, value] : told_changes_) {
-        if (name == ps->name) {
-            if (value == ps->value) {
+        if (name == ps.name) {
+            if (value == ps.value) {
                 return false;
             }
-            value.assign(ps->value);
+            value.assign(ps.value);
             return true;
         }
     }
     for (const auto& [name, value] : *told_base_) {
-        if (name == ps->name && value == ps->value) {
+        if (name == ps.name && value == ps.value) {
             return false;
         }
     }
-    told_changes_.emplace_back(ps->name, ps->value);
+    told_changes_.emplace_back(ps.name, ps.value);
     return true;
 }
 

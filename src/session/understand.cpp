@@ -7,6 +7,15 @@
 #include "pgrouter/wire/messages.hpp"
 
 namespace pgrouter::session {
+namespace {
+
+// Only texts the keyword pre-filter flags go to the parser, through the cache (parsed once).
+std::shared_ptr<const sql::Classification> classify_if_needed(std::string_view text,
+                                                              sql::StatementCache& cache) {
+    return sql::may_affect_session(text) ? cache.classify(text) : nullptr;
+}
+
+}  // namespace
 
 Request understand(const wire::Frame& frame, bool partial, const ClientStatements& statements,
                    bool transaction_mode, sql::StatementCache& cache) {
@@ -24,9 +33,7 @@ Request understand(const wire::Frame& frame, bool partial, const ClientStatement
                 break;
             }
             request.text = *text;
-            if (sql::may_affect_session(request.text)) {
-                request.classification = cache.classify(request.text);
-            }
+            request.classification = classify_if_needed(request.text, cache);
             break;
         }
         case wire::frontend::kParse: {
@@ -39,9 +46,7 @@ Request understand(const wire::Frame& frame, bool partial, const ClientStatement
             request.name = parse->statement;
             request.param_count = parse->param_count;
             request.param_types = parse->param_types;
-            if (sql::may_affect_session(request.text)) {
-                request.classification = cache.classify(request.text);
-            }
+            request.classification = classify_if_needed(request.text, cache);
             break;
         }
         case wire::frontend::kBind: {

@@ -25,13 +25,17 @@ awaitable<wire::DecodeResult> read_frame(Socket& socket, ReadBuffer& buf, std::s
 awaitable<wire::StartupDecode> read_startup(Socket& socket, ReadBuffer& buf, std::size_t max_packet,
                                             error_code& ec);
 
+// A non-blocking socket had nothing to give or take right now.
+inline bool would_block(const error_code& ec) noexcept {
+    return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
 // Writes all of `bytes`; errors in `ec`.
 // On a socket in non-blocking mode the bytes are first written without suspending (the usual
 // case), and only what the socket did not take waits for it.
 awaitable<void> write_all(Socket& socket, std::span<const std::uint8_t> bytes, error_code& ec);
 // The same for a gather list (one sendmsg); `buffers` is consumed.
-awaitable<void> write_all(Socket& socket, std::vector<asio::const_buffer>& buffers,
-                          error_code& ec);
+awaitable<void> write_all(Socket& socket, std::vector<asio::const_buffer>& buffers, error_code& ec);
 
 // Closes `socket` if still alive when `timeout` expires. Must be created from a coroutine running
 // on the io_context that owns `socket`; the expiry runs on that same thread.

@@ -83,11 +83,13 @@ public:
     // The link's buffers stay until the link is destroyed (replies may still be being written
     // from them). A link destroyed without this closes its connection (the lease's rule).
     void give_back(pool::BackendPool::Return how) { lease_.give_back(how); }
-    bool holds_connection() const noexcept { return static_cast<bool>(lease_); }
     ~ServerLink();
 
 private:
     void reuse(pool::BackendLease lease, std::size_t server);
+    // Parse under pgrouter's name (plus the Close of the statement the LRU evicts).
+    void write_parse(const backend::PreparedStatement& statement, bool hidden,
+                     std::string_view client_name);
 
     pool::BackendLease lease_;
     std::size_t server_;

@@ -19,6 +19,7 @@
 #include "pgrouter/session/runtime.hpp"
 #include "pgrouter/session/understand.hpp"
 #include "pgrouter/wire/frame.hpp"
+#include "pgrouter/wire/messages.hpp"
 
 namespace pgrouter::session {
 
@@ -54,8 +55,9 @@ private:
     // release that frame if the client stays idle.
     void park();
     void on_reader_done(std::exception_ptr e);
-    // One pass over the complete messages buffered; false ends the session.
-    awaitable<bool> handle_batch(std::size_t max_message);
+    // One pass over the complete messages buffered, `first` being the first one already framed;
+    // false ends the session.
+    awaitable<bool> handle_batch(const wire::DecodeResult& first, std::size_t max_message);
     // The head of a message too large to buffer: attach, send it, stream the rest.
     // `started` stays false while the head is not all here yet.
     awaitable<bool> start_stream(const wire::DecodeResult& head, bool& started);
@@ -103,7 +105,8 @@ private:
     std::size_t scan_server_bytes(link::ServerLink& link);
     // False: the message is hidden from the client.
     bool on_server_frame(link::ServerLink& link, const wire::Frame& frame, bool visible);
-    bool on_parameter_status(const wire::Frame& frame);
+    // False: the value is what the client already knows (the message is hidden).
+    bool on_parameter_status(const wire::ParameterStatusView& ps);
     void on_ready_for_query(link::ServerLink& link, const wire::Frame& frame, bool hidden);
 
     Runtime& rt_;
