@@ -29,7 +29,7 @@ awaitable<bool> ClientSession::attach(const Request& request) {
     }
     routing::SessionView view;
     view.pinned = pinned_;
-    const routing::Decision decision = routing::route(route_request(request), view, *topology_);
+    const routing::Decision decision = routing::route(route_request(request), view, *topology_, {});
     SPDLOG_TRACE("{} routed to server {}: {}", tag(), decision.server,
                  routing::to_string(decision.reason));
     if (attach_idle(decision)) {

@@ -105,11 +105,12 @@ std::shared_ptr<PreparedStatement> make_statement(const Request& parse) {
 
 routing::RouteRequest route_request(const Request& request) noexcept {
     routing::RouteRequest out;
-    out.type = request.type;
-    out.unparsed =
-        request.partial || (request.classification && request.classification->over_limit);
-    out.session_effects =
-        request.classification && (request.classification->effects & kPinningEffects) != 0;
+    if (request.partial || (request.classification && request.classification->over_limit)) {
+        out.cause = routing::WriteCause::Unparsed;
+    } else if (request.classification &&
+               (request.classification->effects & kPinningEffects) != 0) {
+        out.cause = routing::WriteCause::SessionState;
+    }
     return out;
 }
 

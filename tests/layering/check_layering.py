@@ -15,16 +15,19 @@ ALLOWED = {
     "config": set(),
     "backend": {"wire", "sql"},
     "routing": {"wire", "sql", "config", "backend"},
+    "health": {"config", "routing"},
     "logging": {"config"},
     "io": {"wire"},
     "pool": {"io", "wire", "auth", "config", "backend"},
     "link": {"pool", "io", "wire", "auth", "config", "backend", "sql"},
+    # probe: libpq on its own thread, writes what it learns into health.
+    "probe": {"health", "routing", "config", "wire", "logging"},
     "session": {"link", "pool", "io", "wire", "auth", "config", "backend", "sql", "routing",
-                "logging"},
-    "net": {"session", "link", "pool", "io", "wire", "config", "logging"},
+                "health", "logging"},
+    "net": {"session", "link", "pool", "io", "wire", "config", "health", "probe", "logging"},
     "main.cpp": {"net", "config", "logging"},
 }
-PURE = {"wire", "auth", "sql", "config", "backend", "routing"}
+PURE = {"wire", "auth", "sql", "config", "backend", "routing", "health"}
 FOREIGN_IO = re.compile(r'#include\s*[<"](boost/asio|spdlog|yaml-cpp)')
 OWN = re.compile(r'#include\s*"pgrouter/([a-z_]+)/')
 

@@ -57,10 +57,43 @@ struct UserConfig {
 // (LISTEN, session advisory locks, temp tables, WITH HOLD cursors, SQL PREPARE).
 enum class SessionStatePolicy { Pin, Error };
 
+// The `routing:` block (docs: README "Routing"). A database's own `routing:` overrides any key of
+// the global one; DatabaseConfig::routing holds the result.
+enum class ReadFrom { Replicas, Primary, Any };
+enum class Balance { RoundRobin, LeastBusy };
+enum class TransactionRouting { Primary, ByFirstStatement };
+enum class Consistency { Window, Lsn };
+enum class ConsistencyScope { Connection, User, Key };
+
+struct CircuitBreakerConfig {
+    std::uint32_t failures = 5;  // consecutive connect or probe failures that open the circuit
+    std::chrono::milliseconds open{30000};
+};
+
+struct RoutingConfig {
+    ReadFrom read_from = ReadFrom::Replicas;
+    Balance balance = Balance::RoundRobin;
+    TransactionRouting transactions = TransactionRouting::Primary;
+    std::chrono::milliseconds pin_after_write{5000};
+    Consistency consistency = Consistency::Window;
+    ConsistencyScope consistency_scope = ConsistencyScope::Connection;
+    std::uint32_t consistency_keys = 100000;  // LRU size of the user/key scope table
+    std::chrono::milliseconds max_replica_lag{1000};
+    std::chrono::milliseconds health_check_interval{1000};
+    CircuitBreakerConfig circuit_breaker;
+    // Function names (lower case, unqualified) that write, besides nextval, setval, the
+    // advisory-lock family, pg_notify and the primary's VOLATILE user functions.
+    std::vector<std::string> write_functions;
+    // Read the primary's VOLATILE user functions from pg_proc at start-up and on this schedule.
+    std::chrono::milliseconds catalog_refresh_interval{60000};
+};
+
 struct DatabaseConfig {
     std::string name;    // the name clients connect to (the YAML key)
     std::string dbname;  // the name on the server; defaults to `name`
     Address primary;
+    std::vector<Address> replicas;
+    RoutingConfig routing;  // the global block with this database's overrides applied
     SessionStatePolicy on_session_state = SessionStatePolicy::Pin;
 };
 
@@ -85,6 +118,7 @@ struct Config {
     PoolConfig pool;
     std::vector<UserConfig> users;
     std::vector<DatabaseConfig> databases;
+    RoutingConfig routing;  // the global block (defaults for every database)
     LimitsConfig limits;
     LogConfig log;
 
@@ -100,5 +134,10 @@ std::string_view to_string(PoolMode mode);
 std::string_view to_string(AuthMethod method);
 std::string_view to_string(PasswordKind kind);
 std::string_view to_string(LogLevel level);
+std::string_view to_string(ReadFrom value);
+std::string_view to_string(Balance value);
+std::string_view to_string(TransactionRouting value);
+std::string_view to_string(Consistency value);
+std::string_view to_string(ConsistencyScope value);
 
 }  // namespace pgrouter::config

@@ -30,13 +30,13 @@ TEST(Topology, ListsThePrimaryOfEachDatabase) {
 TEST(Route, EveryRequestGoesToThePrimaryWhenItIsTheOnlyServer) {
     Topology topology(one_database("app", "127.0.0.1", 5432));
     const DatabaseTopology& app = *topology.find("app");
-    for (char type : {'Q', 'P', 'B', 'F'}) {
+    for (Access access : {Access::Read, Access::Write, Access::Transaction}) {
         RouteRequest request;
-        request.type = type;
+        request.access = access;
         for (bool pinned : {false, true}) {
             SessionView session;
             session.pinned = pinned;
-            Decision decision = route(request, session, app);
+            Decision decision = route(request, session, app, {});
             EXPECT_EQ(decision.server, app.primary);
             EXPECT_EQ(decision.reason, Reason::Primary);
             EXPECT_EQ(to_string(decision.reason), "primary");

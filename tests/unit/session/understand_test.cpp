@@ -46,8 +46,8 @@ TEST_F(Understand, PlainSelectIsNotParsed) {
     EXPECT_EQ(r.type, 'Q');
     EXPECT_EQ(r.text, "SELECT abalance FROM pgbench_accounts WHERE aid = 1");
     EXPECT_EQ(r.classification, nullptr);  // the keyword pre-filter let it through
-    EXPECT_FALSE(route_request(r).session_effects);
-    EXPECT_FALSE(route_request(r).unparsed);
+    EXPECT_NE(route_request(r).cause, routing::WriteCause::SessionState);
+    EXPECT_NE(route_request(r).cause, routing::WriteCause::Unparsed);
 }
 
 TEST_F(Understand, SessionStateIsClassifiedOnce) {
@@ -57,14 +57,14 @@ TEST_F(Understand, SessionStateIsClassifiedOnce) {
     ASSERT_NE(first.classification, nullptr);
     EXPECT_EQ(first.classification, second.classification);  // from the statement cache
     EXPECT_TRUE(first.classification->effects & sql::kListen);
-    EXPECT_TRUE(route_request(first).session_effects);
+    EXPECT_EQ(route_request(first).cause, routing::WriteCause::SessionState);
 }
 
 TEST_F(Understand, SetIsClassifiedButDoesNotPin) {
     Request r = understand_bytes(msg('Q', cstr("SET search_path TO app")));
     ASSERT_NE(r.classification, nullptr);
     EXPECT_EQ(r.classification->settings.size(), 1u);
-    EXPECT_FALSE(route_request(r).session_effects);
+    EXPECT_NE(route_request(r).cause, routing::WriteCause::SessionState);
 }
 
 TEST_F(Understand, ParseCarriesNameTextAndParameterTypes) {
@@ -107,7 +107,7 @@ TEST_F(Understand, HeadOfAStreamedBindNeedsOnlyItsNames) {
     EXPECT_TRUE(r.valid);
     EXPECT_TRUE(r.partial);
     ASSERT_NE(r.prepared, nullptr);
-    EXPECT_TRUE(route_request(r).unparsed);
+    EXPECT_EQ(route_request(r).cause, routing::WriteCause::Unparsed);
 }
 
 TEST_F(Understand, HeadOfAStreamedQueryIsNotParsed) {
@@ -115,7 +115,7 @@ TEST_F(Understand, HeadOfAStreamedQueryIsNotParsed) {
     Request r = understand_bytes(head, true);
     EXPECT_TRUE(r.valid);
     EXPECT_EQ(r.classification, nullptr);
-    EXPECT_TRUE(route_request(r).unparsed);  // treated as unreadable: the session pins
+    EXPECT_EQ(route_request(r).cause, routing::WriteCause::Unparsed);  // treated as unreadable: the session pins
 }
 
 TEST_F(Understand, DescribeAndCloseOfAStatementFindIt) {
