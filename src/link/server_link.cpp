@@ -17,12 +17,16 @@ void ServerLink::sync_settings(const backend::ParamState& wanted) {
     if (script_.empty()) {
         return;
     }
+    send_hidden_query(script_);
+    lease_->params.copy_replayed_from(wanted);
+}
+
+void ServerLink::send_hidden_query(std::string_view sql) {
     const std::size_t mark = out_.own_mark();
-    wire::MessageWriter(out_.own()).query(script_);
+    wire::MessageWriter(out_.own()).query(sql);
     out_.commit_own(mark);
     responses_.push(Kind::Query, true);
     tx_.on_hidden_query();
-    lease_->params.copy_replayed_from(wanted);
 }
 
 const std::string& ServerLink::ensure_prepared(const backend::PreparedStatement& statement) {
@@ -112,6 +116,12 @@ void ServerLink::reuse(pool::BackendLease lease, std::size_t server) {
     parse_records_.clear();
     stream_remaining = 0;
     lost = false;
+    on_replica = false;
+    explicit_tx = false;
+    tx_ending = false;
+    wrote = false;
+    lsn_queries = 0;
+    counts_in_flight = false;
 }
 
 ServerLink::~ServerLink() {

@@ -82,6 +82,16 @@ int Server::run() {
     acceptor_.listen(asio::socket_base::max_listen_connections);
     SPDLOG_INFO("pgrouter listening on {} ({} mode, pool size {})", config_->listen.to_string(),
                 config::to_string(config_->pool.mode), config_->pool.size);
+    bool replicated = false;
+    for (const auto& database : config_->databases) {
+        replicated = replicated || !database.replicas.empty();
+    }
+    if (replicated) {
+        // One round before the first client: routing starts from what the servers say.
+        prober_ = std::make_unique<probe::Prober>(*config_, runtime_->health());
+        prober_->probe_once(config_->pool.connect_timeout);
+        prober_->start();
+    }
 
     auto& io = main_io();
     for (auto& context : contexts_) {
@@ -105,6 +115,9 @@ int Server::run() {
     stop_all();
     for (auto& t : workers) {
         t.join();
+    }
+    if (prober_) {
+        prober_->stop();
     }
     SPDLOG_INFO("pgrouter stopped");
     return 0;

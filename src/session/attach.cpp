@@ -21,34 +21,71 @@ std::shared_ptr<pool::BackendPool>& ClientSession::pool_for(std::size_t server) 
     return pool;
 }
 
-awaitable<bool> ClientSession::attach(const Request& request) {
+awaitable<ClientSession::Attach> ClientSession::attach(const Request& request) {
     if (draining_ && transaction_mode_) {
         co_await send_error("FATAL", wire::sqlstate::kAdminShutdown,
                             "terminating connection due to administrator command");
-        co_return false;
+        co_return Attach::Failed;
     }
-    routing::SessionView view;
-    view.pinned = pinned_;
-    const routing::Decision decision = routing::route(route_request(request), view, *topology_, {});
-    SPDLOG_TRACE("{} routed to server {}: {}", tag(), decision.server,
-                 routing::to_string(decision.reason));
-    if (attach_idle(decision)) {
-        co_return true;
-    }
-    auto pool = pool_for(decision.server);
-    pool::ConnectResult result = co_await pool->acquire(*credentials_);
-    pool::BackendLease lease(pool, std::move(result.conn));
-    if (!lease) {
+    const routing::RouteRequest route = transaction_request(request);
+    routing::SessionView view = session_view(request);
+    routing::Decision decision = routing::route(route, view, *topology_, snapshot_status());
+    pool::ConnectResult result;
+    std::shared_ptr<pool::BackendPool> pool;
+    for (int attempt = 0;; ++attempt) {
+        if (decision.refused()) {
+            SPDLOG_WARN("{} {}", tag(), routing::describe(decision, *topology_));
+            refuse(request,
+                   decision.reason == routing::Reason::TwoPrimaries
+                       ? wire::sqlstate::kCannotConnectNow
+                       : wire::sqlstate::kConnectionFailure,
+                   "pgrouter: " + routing::describe(decision, *topology_));
+            co_return Attach::Refused;
+        }
+        trace(decision);
+        if (attach_idle(decision)) {
+            co_return Attach::Attached;
+        }
+        pool = pool_for(decision.server);
+        result = co_await pool->acquire(*credentials_);
+        if (result.conn) {
+            break;
+        }
+        const bool waited_out = result.error.sqlstate == wire::sqlstate::kTooManyConnections;
+        // The circuit breaker counts it (only where probes run, which close it again).
+        if (!waited_out && routing_ && health_[decision.server] != nullptr) {
+            health_[decision.server]->record_failure(health::Clock::now());
+        }
+        // A read outside a transaction goes to another server once; nothing else is retried.
+        const bool retry = attempt == 0 && !waited_out && routing_ &&
+                           route.access == routing::Access::Read && held_begin_.empty();
+        if (retry) {
+            status_[decision.server].available = false;
+            const std::size_t failed = decision.server;
+            decision = routing::route(route, view, *topology_, status_);
+            if (decision.refused() || decision.server != failed) {
+                SPDLOG_INFO("{} {} failed ({}); read retried elsewhere", tag(),
+                            topology_->servers[failed].to_string(), result.error.message);
+                continue;
+            }
+        }
         SPDLOG_WARN("{} no server connection: {}", tag(), result.error.message);
-        co_await send_error("FATAL", result.error.sqlstate, result.error.message);
-        co_return false;
+        if (waited_out || !routing_) {
+            co_await send_error("FATAL", result.error.sqlstate, result.error.message);
+            co_return Attach::Failed;
+        }
+        refuse(request, result.error.sqlstate,
+               "pgrouter: " + topology_->servers[decision.server].to_string() + ": " +
+                   result.error.message);
+        co_return Attach::Refused;
     }
+    pool::BackendLease lease(pool, std::move(result.conn));
     if (closing_) {
         lease.give_back(pool::BackendPool::Return::Clean);
-        co_return false;
+        co_return Attach::Failed;
     }
-    on_attached(std::move(lease), decision.server);
-    co_return true;
+    on_attached(std::move(lease), decision);
+    co_return Attach::Attached;
 }
 
 bool ClientSession::attach_idle(const routing::Decision& decision) {
@@ -57,20 +94,34 @@ bool ClientSession::attach_idle(const routing::Decision& decision) {
     if (!conn) {
         return false;
     }
-    on_attached(pool::BackendLease(pool, std::move(conn)), decision.server);
+    on_attached(pool::BackendLease(pool, std::move(conn)), decision);
     return true;
 }
 
-void ClientSession::on_attached(pool::BackendLease lease, std::size_t server) {
+void ClientSession::on_attached(pool::BackendLease lease, const routing::Decision& decision) {
     if (!lease->socket.non_blocking()) {
         error_code ignored;
         lease->socket.non_blocking(true, ignored);  // once per connection: writes without waiting
     }
-    auto link = link::ServerLink::make(std::move(lease), server);
+    auto link = link::ServerLink::make(std::move(lease), decision.server);
     SPDLOG_TRACE("{} attached s{}", tag(), link->id());
+    link->on_replica = decision.reason == routing::Reason::ReplicaRead ||
+                       decision.reason == routing::Reason::HintReplica ||
+                       decision.reason == routing::Reason::SessionReplica;
+    if (routing_ && topology_->routing.balance == config::Balance::LeastBusy &&
+        health_[decision.server] != nullptr) {
+        health_[decision.server]->begin_use();
+        link->counts_in_flight = true;
+    }
     // Make the server session match this client's settings before its own messages run; the
     // reply to this hidden query is swallowed by the pump.
     link->sync_settings(params_);
+    if (!held_begin_.empty()) {
+        // The transaction pgrouter answered BEGIN for starts here, before its first statement.
+        link->send_hidden_query(held_begin_);
+        link->explicit_tx = true;
+        held_begin_.clear();
+    }
     links_.push_back(link);
     serverless_batch_ = false;
     auto self = shared_from_this();

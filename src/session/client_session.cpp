@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "pgrouter/io/frame_io.hpp"
+#include "pgrouter/session/pgrouter_command.hpp"
 #include "pgrouter/wire/message_type.hpp"
 #include "pgrouter/wire/sqlstate.hpp"
 #include "pgrouter/wire/writer.hpp"
@@ -191,6 +192,7 @@ void ClientSession::close() {
     for (auto& link : links_) {
         link->socket().cancel(ignored);
     }
+    wake_reader();
 }
 
 awaitable<void> ClientSession::send_client(std::span<const std::uint8_t> bytes) {
@@ -349,6 +351,7 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
     std::size_t batch = 0;
     bool terminate = false;
     const char* violation = nullptr;
+    char last_type = 0;
     replies_.clear();
     while (batch < data.size()) {
         // The first message was framed by serve(); do not frame it twice.
@@ -366,25 +369,70 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
             break;
         }
         // frame → understand → (answered here) or route → attach → rewrite for that server
-        Request request =
-            understand(r.frame, false, statements_, transaction_mode_, rt_.statements());
+        Request request = understand(r.frame, false, statements_, transaction_mode_,
+                                     rt_.statements(), routing_context());
         if (!request.valid) {
             violation = "invalid frontend message type or content";
             break;
         }
-        if (!answer_without_server(request)) {
+        if (skip_until_sync_) {
+            // A refused extended-protocol batch: skipped up to its Sync, as a server would.
+            if (request.type == wire::frontend::kSync) {
+                skip_until_sync_ = false;
+                wire::MessageWriter(replies_).ready_for_query(skip_status_);
+            }
+            batch += r.frame.bytes.size();
+            continue;
+        }
+        if (request.type == wire::frontend::kQuery && attached() != nullptr &&
+            parse_pgrouter_command(request.text).verb != PgrouterCommand::Verb::None) {
+            // Answered in order: after everything the server still owes.
+            batch_base_ = batch;
+            if (!co_await wait_for_link(true)) {
+                co_return false;
+            }
+        }
+        if (!answer_without_server(request) && !answer_locally(request)) {
+            if (attached() != nullptr && !accepts(*attached(), request)) {
+                // A replica link and a request that may write: the replica finishes first.
+                finish_unit(*attached(), last_type);
+                if (!co_await wait_for_link(false)) {
+                    co_return false;
+                }
+            }
             if (attached() == nullptr) {
                 // Replies pgrouter gave before this point go out first: nothing is owed yet.
                 if (!replies_.empty()) {
                     co_await send_client(replies_);
                     replies_.clear();
                 }
-                if (!co_await attach(request)) {
+                Attach attached_now = co_await attach(request);
+                if (attached_now == Attach::Failed) {
                     co_return false;
+                }
+                if (attached_now == Attach::Refused) {
+                    batch += r.frame.bytes.size();
+                    continue;
                 }
             }
             batch_base_ = batch;
+            link::ServerLink& link = *attached();
+            if (request.may_modify) {
+                link.wrote = true;
+                if (!request.consistency_key.empty()) {
+                    last_statement_key_.assign(request.consistency_key);
+                }
+            }
+            const auto access = request.route.access;
+            if (access == routing::Access::Transaction ||
+                access == routing::Access::ReadOnlyTransaction) {
+                link.explicit_tx = true;
+                link.tx_ending = false;
+            } else if (request.ends_tx) {
+                link.tx_ending = true;
+            }
             rewrite(r.frame, request);
+            last_type = request.type;
         }
         batch += r.frame.bytes.size();
     }
@@ -392,8 +440,11 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
         co_await send_error("FATAL", wire::sqlstate::kProtocolViolation, violation);
         co_return false;
     }
-    if (attached() != nullptr && !co_await flush_to_server()) {
-        co_return false;
+    if (attached() != nullptr) {
+        finish_unit(*attached(), last_type);
+        if (!co_await flush_to_server()) {
+            co_return false;
+        }
     }
     from_client_.consume(batch);
     if (!replies_.empty()) {
@@ -406,12 +457,33 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
 awaitable<bool> ClientSession::start_stream(const wire::DecodeResult& head, bool& started) {
     auto data = from_client_.data();
     wire::Frame frame{head.type, data};
-    Request request = understand(frame, true, statements_, transaction_mode_, rt_.statements());
+    Request request = understand(frame, true, statements_, transaction_mode_, rt_.statements(),
+                                 routing_context());
     if (!request.valid) {
         co_return true;  // the head is not all here yet (a Bind's names): read on
     }
-    if (attached() == nullptr && !co_await attach(request)) {
-        co_return false;
+    if (attached() != nullptr && !accepts(*attached(), request)) {
+        if (!co_await wait_for_link(false)) {
+            co_return false;
+        }
+    }
+    if (attached() == nullptr) {
+        Attach attached_now = co_await attach(request);
+        if (attached_now == Attach::Failed) {
+            co_return false;
+        }
+        if (attached_now == Attach::Refused) {
+            // Nothing can take it: the client is told, and the connection ends (the rest of the
+            // message cannot be skipped in step with the protocol cheaply).
+            if (!replies_.empty()) {
+                co_await send_client(replies_);
+                replies_.clear();
+            }
+            co_return false;
+        }
+    }
+    if (request.may_modify) {
+        attached()->wrote = true;
     }
     started = true;
     batch_base_ = 0;

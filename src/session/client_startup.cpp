@@ -209,8 +209,24 @@ awaitable<bool> ClientSession::login() {
     }
     cancel_timer.timer.cancel();
     credentials_ = rt_.server_credentials(*user_);
+    init_routing();
+    user_key_ = user_name_ + "@" + database_name_;
 
-    auto& pool = pool_for(topology_->primary);
+    // The server parameters a client is told at login come from the primary (after a failover,
+    // from whichever server is primary now; with none, from any server that answers).
+    std::size_t login_server = topology_->primary;
+    const routing::Decision primary = routing::current_primary(*topology_, snapshot_status());
+    if (!primary.refused()) {
+        login_server = primary.server;
+    } else {
+        for (std::size_t i = 0; i < status_.size(); ++i) {
+            if (status_[i].available) {
+                login_server = i;
+                break;
+            }
+        }
+    }
+    auto& pool = pool_for(login_server);
     auto startup_params = pool->startup_params();
     if (!startup_params) {
         // First client of this pool: open a connection to learn the server's parameters (this

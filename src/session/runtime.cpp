@@ -2,6 +2,8 @@
 // accounting, the drain registry.
 #include "pgrouter/session/runtime.hpp"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "pgrouter/auth/md5.hpp"
@@ -33,7 +35,9 @@ Runtime::Runtime(std::shared_ptr<const config::Config> config)
     : config_(std::move(config)),
       pools_(pool_settings(*config_)),
       statements_(4096),
-      topology_(*config_) {
+      topology_(*config_),
+      health_(*config_),
+      writes_(std::max<std::uint32_t>(1, config_->routing.consistency_keys)) {
     for (const auto& user : config_->users) {
         UserAuth entry;
         entry.config = &user;

@@ -30,7 +30,12 @@ void ClientSession::detach(const link::ServerLink& link) {
 void ClientSession::give_back(link::ServerLink& link, pool::BackendPool::Return how) {
     SPDLOG_TRACE("{} releasing s{}", tag(), link.id());
     detach(link);
+    if (link.counts_in_flight) {
+        link.counts_in_flight = false;
+        health_[link.server()]->end_use();
+    }
     link.give_back(how);
+    wake_reader();
 }
 
 awaitable<void> ClientSession::pump(std::shared_ptr<link::ServerLink> held) {
@@ -80,6 +85,7 @@ awaitable<void> ClientSession::pump(std::shared_ptr<link::ServerLink> held) {
         }
         link.in().commit(n);
         std::size_t consumed = scan_server_bytes(link);
+        wake_reader();
         if (link.lost) {
             continue;
         }
@@ -208,6 +214,11 @@ bool ClientSession::on_server_frame(link::ServerLink& link, const wire::Frame& f
             link.conn().params.set_reported(ps->name, ps->value);
             return on_parameter_status(*ps);
         }
+        case wire::backend::kDataRow:
+            if (!visible && link.lsn_queries > 0) {
+                on_lsn_row(link, frame);
+            }
+            break;
         case wire::backend::kCommandComplete:
             if (auto command = wire::parse_command_complete(frame)) {
                 last_tag_rollback_ = *command == "ROLLBACK";
@@ -257,6 +268,9 @@ void ClientSession::on_ready_for_query(link::ServerLink& link, const wire::Frame
         pending_settings_.erase(pending_settings_.begin());
     }
     if (link.tx().status() == 'I') {
+        if (link.wrote) {
+            record_write(link);
+        }
         if (!tx_settings_.empty() && !last_tag_rollback_) {
             params_.apply(tx_settings_);
             link.conn().params.copy_replayed_from(params_);

@@ -261,6 +261,47 @@ void MessageWriter::parse_complete() {
     finish(begin(backend::kParseComplete));
 }
 
+void MessageWriter::bind_complete() {
+    finish(begin(backend::kBindComplete));
+}
+
+void MessageWriter::no_data() {
+    finish(begin(backend::kNoData));
+}
+
+void MessageWriter::command_complete(std::string_view tag) {
+    std::size_t at = begin(backend::kCommandComplete);
+    put_cstr(tag);
+    finish(at);
+}
+
+void MessageWriter::row_description_text(std::string_view column) {
+    constexpr std::uint32_t kTextOid = 25;
+    std::size_t at = begin(backend::kRowDescription);
+    out_.push_back(0);
+    out_.push_back(1);  // one field
+    put_cstr(column);
+    put_u32(0);  // no table
+    out_.push_back(0);
+    out_.push_back(0);  // no column number
+    put_u32(kTextOid);
+    out_.push_back(0xff);
+    out_.push_back(0xff);  // typlen -1
+    put_i32(-1);           // typmod
+    out_.push_back(0);
+    out_.push_back(0);  // text format
+    finish(at);
+}
+
+void MessageWriter::data_row_text(std::string_view value) {
+    std::size_t at = begin(backend::kDataRow);
+    out_.push_back(0);
+    out_.push_back(1);
+    put_u32(static_cast<std::uint32_t>(value.size()));
+    put_bytes(value);
+    finish(at);
+}
+
 void MessageWriter::close_complete() {
     finish(begin(backend::kCloseComplete));
 }

@@ -19,6 +19,11 @@ struct PreparedStatement {
     std::string query;
     std::uint16_t param_count = 0;
     std::vector<std::uint8_t> param_types;  // raw OIDs as the client sent them
+    // Where its executions may go, worked out once at Parse (routing::Access / WriteCause
+    // values; the session owns their meaning).
+    std::uint8_t route_access = 1;
+    std::uint8_t route_cause = 1;
+    bool may_modify = true;
 };
 
 // Server statement names prepared on one server connection, least recently used first out.

@@ -48,6 +48,9 @@ public:
     // Makes the server session match `wanted` with one hidden Query whose reply is swallowed
     // (nothing when they already match).
     void sync_settings(const backend::ParamState& wanted);
+    // A Query of pgrouter's own whose reply the client never sees (a held BEGIN, the WAL
+    // position after a write).
+    void send_hidden_query(std::string_view sql);
     // pgrouter's name of `statement` on this connection, preparing it first (hidden) when the
     // connection lacks it (and closing the statement the LRU evicts).
     const std::string& ensure_prepared(const backend::PreparedStatement& statement);
@@ -78,6 +81,14 @@ public:
     std::size_t stream_remaining = 0;
     // The connection failed (I/O error, garbage); it is closed, never reused.
     bool lost = false;
+
+    // Routing state of the unit of work this link carries (reset when it is made).
+    bool on_replica = false;   // routed to a replica: takes reads and its own transaction only
+    bool explicit_tx = false;  // carries a client transaction (BEGIN ...) opened on it
+    bool tx_ending = false;    // that transaction's COMMIT/ROLLBACK has been sent
+    bool wrote = false;        // a statement that may modify data ran since the last idle point
+    std::uint32_t lsn_queries = 0;  // hidden WAL-position queries not answered yet
+    bool counts_in_flight = false;  // counted in its server's in-flight transactions
 
     // Returns the connection to its pool (Clean), resets it first (Reset) or closes it (Close).
     // The link's buffers stay until the link is destroyed (replies may still be being written

@@ -10,6 +10,7 @@
 
 #include "pgrouter/config/config.hpp"
 #include "pgrouter/io/asio.hpp"
+#include "pgrouter/probe/prober.hpp"
 #include "pgrouter/session/runtime.hpp"
 
 namespace pgrouter::net {
@@ -35,6 +36,8 @@ private:
 
     // Declared before the contexts so it outlives the sessions destroyed with their handlers.
     std::unique_ptr<session::Runtime> runtime_;
+    // Health, lag and role probes (libpq, its own thread); only when some database has replicas.
+    std::unique_ptr<probe::Prober> prober_;
     std::vector<std::unique_ptr<asio::io_context>> contexts_;  // one per I/O thread
     std::size_t next_context_ = 0;
     Acceptor acceptor_;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "pgrouter/backend/param_state.hpp"
+#include "pgrouter/health/server_health.hpp"
 #include "pgrouter/io/asio.hpp"
 #include "pgrouter/io/read_buffer.hpp"
 #include "pgrouter/link/server_link.hpp"
@@ -73,15 +74,45 @@ private:
     link::ServerLink* attached() noexcept {
         return links_.empty() ? nullptr : links_.front().get();
     }
+    enum class Attach { Attached, Refused, Failed };
     // Routes `request` and leases a connection from the chosen server's pool (waits when none is
-    // idle). False: the client was told why and the session ends.
-    awaitable<bool> attach(const Request& request);
+    // idle). Refused: the client got an ErrorResponse (no primary, ...) and the session goes on;
+    // Failed: the client was told why and the session ends.
+    awaitable<Attach> attach(const Request& request);
     bool attach_idle(const routing::Decision& decision);
-    void on_attached(pool::BackendLease lease, std::size_t server);
+    void on_attached(pool::BackendLease lease, const routing::Decision& decision);
     std::shared_ptr<pool::BackendPool>& pool_for(std::size_t server);
     // Messages answered without a server when nothing is attached: Close of a statement, and a
     // Parse of a statement some server has already accepted plus its Sync.
     bool answer_without_server(const Request& request);
+
+    // route_step.cpp: routing state of the session (read-your-writes, status snapshot, links that
+    // cannot take a request, refusals, trace)
+    void init_routing();
+    RoutingContext routing_context();
+    routing::RouteRequest transaction_request(const Request& request) const;
+    routing::SessionView session_view(const Request& request);
+    std::span<const routing::ServerStatus> snapshot_status();
+    // False when `request` must not go to `link` (a read-only replica link and a request that may
+    // write, outside the transaction the link carries).
+    bool accepts(const link::ServerLink& link, const Request& request) const;
+    // Sends what is batched for the attached link, then waits until the pump has let it go
+    // (until_idle: or until it owes nothing). False: the session is closing.
+    awaitable<bool> wait_for_link(bool until_idle);
+    void wake_reader();
+    // The request cannot be routed: ErrorResponse now; a Query gets its ReadyForQuery, an
+    // extended-protocol batch is skipped up to its Sync.
+    void refuse(const Request& request, std::string_view sqlstate, const std::string& message);
+    void trace(const routing::Decision& decision);
+    // A transaction that may have changed data ended on `link` (ReadyForQuery 'I').
+    void record_write(link::ServerLink& link);
+    void on_lsn_row(link::ServerLink& link, const wire::Frame& frame);
+    // Before a batch goes to `link`: in lsn mode, ask for the WAL position after a write.
+    void finish_unit(link::ServerLink& link, char last_type);
+    // pgrouter's own statements, answered without a server: SET/RESET/SHOW pgrouter.*, a held
+    // BEGIN and what ends it. False: not one of them.
+    bool answer_locally(const Request& request);
+    void finish_local_query(const char* tag, char status);
 
     // rewrite.cpp: what each understood message becomes on the attached server connection
     bool rewrite(const wire::Frame& frame, const Request& request);
@@ -170,6 +201,29 @@ private:
     bool last_tag_rollback_ = false;
     // Answered without a server: a Sync then gets ReadyForQuery 'I' from pgrouter.
     bool serverless_batch_ = false;
+
+    // Routing (route_step.cpp). Only used when the database has replicas.
+    bool routing_ = false;
+    std::vector<health::ServerHealth*> health_;     // by topology server index
+    std::vector<routing::ServerStatus> status_;     // snapshot for the current decision
+    routing::SessionRoute route_mode_ = routing::SessionRoute::Auto;  // SET pgrouter.route
+    bool trace_ = false;                             // SET pgrouter.trace
+    std::string consistency_key_;                    // SET pgrouter.consistency_key
+    std::string held_begin_;   // a BEGIN pgrouter answered; sent before the next statement
+    bool held_failed_ = false;  // that transaction failed before reaching a server
+    bool skip_until_sync_ = false;  // a refused extended-protocol batch
+    char skip_status_ = 'I';
+    // Read-your-writes, connection scope.
+    bool wrote_ = false;
+    health::Clock::time_point wrote_at_{};
+    std::uint64_t write_lsn_ = 0;  // 0 while still being learnt
+    std::string write_key_;        // user/key scope: the key the last write was recorded under
+    std::uint64_t write_ticket_ = 0;
+    std::string user_key_;         // user scope: "<user>@<database>"
+    std::string last_statement_key_;  // a key=... hint of the last statement that may write
+    std::unique_ptr<Timer> link_wait_;
+    bool waiting_for_link_ = false;
+    std::shared_ptr<const std::unordered_set<std::string>> write_functions_;
 };
 
 }  // namespace pgrouter::session

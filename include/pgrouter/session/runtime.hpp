@@ -13,6 +13,8 @@
 
 #include "pgrouter/auth/scram.hpp"
 #include "pgrouter/config/config.hpp"
+#include "pgrouter/health/server_health.hpp"
+#include "pgrouter/health/write_tracker.hpp"
 #include "pgrouter/pool/pool_set.hpp"
 #include "pgrouter/routing/route.hpp"
 #include "pgrouter/session/cancel_registry.hpp"
@@ -38,6 +40,10 @@ public:
     CancelRegistry& cancels() noexcept { return cancels_; }
     sql::StatementCache& statements() noexcept { return statements_; }
     const routing::Topology& topology() const noexcept { return topology_; }
+    // What the probes and sessions know about every server (role, lag, circuit, in flight).
+    health::HealthBoard& health() noexcept { return health_; }
+    // Read-your-writes across connections (consistency_scope: user | key).
+    health::WriteTracker& writes() noexcept { return writes_; }
 
     // pgrouter statement names (text + parameter types) some server has accepted with a
     // ParseComplete: a client's Parse of one of them can be answered without a server.
@@ -72,6 +78,8 @@ private:
     CancelRegistry cancels_;
     sql::StatementCache statements_;
     routing::Topology topology_;
+    health::HealthBoard health_;
+    health::WriteTracker writes_;
     mutable std::mutex known_mutex_;
     std::unordered_set<std::string> known_statements_;
     std::unordered_map<std::string, UserAuth> users_;

@@ -67,6 +67,13 @@ public:
     void bind_renamed_head(std::string_view portal, std::string_view statement,
                            std::size_t rest_size);
     void parse_complete();               // '1'
+    void bind_complete();                // '2'
+    void no_data();                      // 'n'
+    void command_complete(std::string_view tag);  // 'C'
+    // RowDescription 'T' of one text column (what SHOW answers).
+    void row_description_text(std::string_view column);
+    // DataRow 'D' of one non-null text value.
+    void data_row_text(std::string_view value);
     void close_complete();               // '3'
     void terminate();                    // 'X'
     void cancel_request(CancelKey key);  // 16-byte length-first packet
