@@ -76,4 +76,58 @@ std::string_view to_string(LogLevel level) {
     return "unknown";
 }
 
+std::string_view to_string(ReadFrom value) {
+    switch (value) {
+        case ReadFrom::Replicas:
+            return "replicas";
+        case ReadFrom::Primary:
+            return "primary";
+        case ReadFrom::Any:
+            return "any";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(Balance value) {
+    switch (value) {
+        case Balance::RoundRobin:
+            return "round_robin";
+        case Balance::LeastBusy:
+            return "least_busy";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(TransactionRouting value) {
+    switch (value) {
+        case TransactionRouting::Primary:
+            return "primary";
+        case TransactionRouting::ByFirstStatement:
+            return "by_first_statement";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(Consistency value) {
+    switch (value) {
+        case Consistency::Window:
+            return "window";
+        case Consistency::Lsn:
+            return "lsn";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(ConsistencyScope value) {
+    switch (value) {
+        case ConsistencyScope::Connection:
+            return "connection";
+        case ConsistencyScope::User:
+            return "user";
+        case ConsistencyScope::Key:
+            return "key";
+    }
+    return "unknown";
+}
+
 }  // namespace pgrouter::config

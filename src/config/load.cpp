@@ -1,5 +1,6 @@
-// pgrouter/config/load.cpp — the only file that sees yaml-cpp: YAML in, Config or every error
-// (key path + 1-based line) out. Every yaml-cpp exception stops here; nothing is thrown out.
+// pgrouter/config/load.cpp — the yaml-cpp boundary: YAML in, Config or every error (key path +
+// 1-based line) out. Every yaml-cpp exception stops here; nothing is thrown out. The routing
+// keys are read in load_routing.cpp, through the Parser of parser.hpp.
 #include "pgrouter/config/load.hpp"
 
 #include <yaml-cpp/depthguard.h>
@@ -7,60 +8,21 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <initializer_list>
-#include <limits>
 #include <sstream>
 #include <utility>
 
 #include "address_parse.hpp"
+#include "parser.hpp"
 #include "pgrouter/config/validate.hpp"
 
 namespace pgrouter::config {
+namespace detail {
 namespace {
 
-// Durations above a year are surely a typo, and capping them keeps `now() + d` far from overflow.
-constexpr std::uint64_t kMaxDurationMs = 365ull * 24 * 60 * 60 * 1000;
 constexpr std::size_t kMaxEchoedChars = 40;
-constexpr std::string_view kIntTag = "tag:yaml.org,2002:int";
-constexpr std::string_view kBoolTag = "tag:yaml.org,2002:bool";
-
-// yaml-cpp marks are 0-based, and -1 when unknown; ConfigError wants 1-based with 0 = unknown.
-int line_of(const YAML::Mark& mark) {
-    return mark.line >= 0 ? mark.line + 1 : 0;
-}
-
-std::string echo(std::string_view text) {
-    if (text.size() > kMaxEchoedChars) {
-        return "'" + std::string(text.substr(0, kMaxEchoedChars)) + "…'";
-    }
-    return "'" + std::string(text) + "'";
-}
-
-// "got …" for error messages. It echoes scalars, so password fields call it only for values
-// that are not scalars (a list, a mapping, nothing), which carry no secret text.
-std::string describe(const YAML::Node& node) {
-    switch (node.Type()) {
-        case YAML::NodeType::Null:
-        case YAML::NodeType::Undefined:
-            return "got an empty value";
-        case YAML::NodeType::Sequence:
-            return "got a list";
-        case YAML::NodeType::Map:
-            return "got a mapping";
-        case YAML::NodeType::Scalar:
-            break;
-    }
-    return "got " + echo(node.Scalar());
-}
-
-// A plain (unquoted) scalar has the non-specific tag "?"; a quoted one has "!".
-bool is_plain_or_tagged(const YAML::Node& node, std::string_view tag) {
-    return node.Tag() == "?" || node.Tag() == tag;
-}
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
     std::vector<std::size_t> row(b.size() + 1);
@@ -77,6 +39,42 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
         }
     }
     return row[b.size()];
+}
+
+}  // namespace
+
+int line_of(const YAML::Mark& mark) {
+    return mark.line >= 0 ? mark.line + 1 : 0;
+}
+
+int item_line(const YAML::Node& item, int fallback) {
+    return item.Mark().line >= 0 ? line_of(item.Mark()) : fallback;
+}
+
+std::string echo(std::string_view text) {
+    if (text.size() > kMaxEchoedChars) {
+        return "'" + std::string(text.substr(0, kMaxEchoedChars)) + "…'";
+    }
+    return "'" + std::string(text) + "'";
+}
+
+std::string describe(const YAML::Node& node) {
+    switch (node.Type()) {
+        case YAML::NodeType::Null:
+        case YAML::NodeType::Undefined:
+            return "got an empty value";
+        case YAML::NodeType::Sequence:
+            return "got a list";
+        case YAML::NodeType::Map:
+            return "got a mapping";
+        case YAML::NodeType::Scalar:
+            break;
+    }
+    return "got " + echo(node.Scalar());
+}
+
+bool is_plain_or_tagged(const YAML::Node& node, std::string_view tag) {
+    return node.Tag() == "?" || node.Tag() == tag;
 }
 
 std::string unknown_key_message(std::string_view key,
@@ -98,88 +96,6 @@ std::string unknown_key_message(std::string_view key,
     }
     return "unknown key (expected one of: " + list + ")";
 }
-
-// One key of a YAML mapping, with where it was found.
-struct Field {
-    YAML::Node value;
-    std::string path;  // full key path, e.g. "pool.size"
-    int line = 0;      // line of the key
-};
-
-// The keys of one mapping, already checked against the allowed set.
-class Section {
-public:
-    Section(std::string path, int line) : path_(std::move(path)), line_(line) {}
-
-    const std::string& path() const { return path_; }
-    int line() const { return line_; }
-    std::string child_path(std::string_view key) const {
-        return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
-    }
-    const Field* find(std::string_view key) const {
-        for (const auto& [name, field] : fields_) {
-            if (name == key) {
-                return &field;
-            }
-        }
-        return nullptr;
-    }
-    void add(std::string key, Field field) {
-        fields_.emplace_back(std::move(key), std::move(field));
-    }
-
-private:
-    std::string path_;
-    int line_;
-    std::vector<std::pair<std::string, Field>> fields_;
-};
-
-class Parser {
-public:
-    LoadResult run(std::string_view yaml_text);
-
-private:
-    // Reports a value that could not be read; validation then skips checks that use it.
-    void error(const std::string& key, int line, std::string message) {
-        report(key, line, std::move(message));
-        source_.mark_failed(key);
-    }
-    // Reports a key that is ignored (unknown, repeated) while the value read first stays valid.
-    void report(const std::string& key, int line, std::string message) {
-        errors_.push_back(ConfigError{key, line, std::move(message)});
-    }
-    void missing(const Section& section, std::string_view key) {
-        error(section.child_path(key), section.line(), "required key is missing");
-    }
-
-    std::optional<Section> section(const YAML::Node& node, std::string path, int line,
-                                   std::initializer_list<std::string_view> allowed,
-                                   bool null_is_empty);
-
-    bool read_string(const Section& section, std::string_view key, std::string& out);
-    template <typename T>
-    bool read_uint(const Section& section, std::string_view key, T& out,
-                   std::uint64_t max = std::numeric_limits<T>::max());
-    bool read_duration(const Section& section, std::string_view key,
-                       std::chrono::milliseconds& out);
-    bool read_bool(const Section& section, std::string_view key, bool& out);
-    template <typename E>
-    bool read_enum(const Section& section, std::string_view key, E& out,
-                   std::initializer_list<std::pair<std::string_view, E>> names);
-    bool read_address(const Section& section, std::string_view key, Address& out);
-
-    void parse_top(const YAML::Node& root);
-    void parse_pool(const Field& field);
-    void parse_users(const Field& field);
-    void parse_user(const YAML::Node& item, const std::string& path, int line, UserConfig& user);
-    void parse_databases(const Field& field);
-    void parse_limits(const Field& field);
-    void parse_log(const Field& field);
-
-    Config config_;
-    SourceMap source_;
-    std::vector<ConfigError> errors_;
-};
 
 std::optional<Section> Parser::section(const YAML::Node& node, std::string path, int line,
                                        std::initializer_list<std::string_view> allowed,
@@ -230,43 +146,6 @@ bool Parser::read_string(const Section& section, std::string_view key, std::stri
     return true;
 }
 
-template <typename T>
-bool Parser::read_uint(const Section& section, std::string_view key, T& out, std::uint64_t max) {
-    const Field* field = section.find(key);
-    if (field == nullptr) {
-        return false;
-    }
-    const YAML::Node& value = field->value;
-    if (!value.IsScalar()) {
-        error(field->path, field->line, "expected a non-negative integer, " + describe(value));
-        return false;
-    }
-    const std::string& text = value.Scalar();
-    if (!is_plain_or_tagged(value, kIntTag)) {
-        error(field->path, field->line,
-              "expected a non-negative integer, got the string " + echo(text) +
-                  " (remove the quotes)");
-        return false;
-    }
-    std::string_view digits = text;
-    if (!digits.empty() && digits.front() == '+') {
-        digits.remove_prefix(1);
-    }
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) {
-        error(field->path, field->line, "expected a non-negative integer, got " + echo(text));
-        return false;
-    }
-    std::uint64_t parsed = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), parsed);
-    if (ec != std::errc{} || parsed > max) {
-        error(field->path, field->line,
-              "value " + echo(text) + " is too large (maximum " + std::to_string(max) + ")");
-        return false;
-    }
-    out = static_cast<T>(parsed);
-    return true;
-}
-
 bool Parser::read_duration(const Section& section, std::string_view key,
                            std::chrono::milliseconds& out) {
     std::uint64_t ms = 0;
@@ -303,30 +182,6 @@ bool Parser::read_bool(const Section& section, std::string_view key, bool& out) 
     return false;
 }
 
-template <typename E>
-bool Parser::read_enum(const Section& section, std::string_view key, E& out,
-                       std::initializer_list<std::pair<std::string_view, E>> names) {
-    const Field* field = section.find(key);
-    if (field == nullptr) {
-        return false;
-    }
-    if (field->value.IsScalar()) {
-        for (const auto& [name, value] : names) {
-            if (field->value.Scalar() == name) {
-                out = value;
-                return true;
-            }
-        }
-    }
-    std::string list;
-    for (const auto& entry : names) {
-        list += list.empty() ? "" : ", ";
-        list += entry.first;
-    }
-    error(field->path, field->line, "expected one of " + list + "; " + describe(field->value));
-    return false;
-}
-
 bool Parser::read_address(const Section& section, std::string_view key, Address& out) {
     const Field* field = section.find(key);
     if (field == nullptr) {
@@ -352,9 +207,10 @@ void Parser::parse_top(const YAML::Node& root) {
         error("", 0, "the document is empty; listen, users and databases are required");
         return;
     }
-    const std::optional<Section> top =
-        section(root, "", line_of(root.Mark()),
-                {"listen", "workers", "pool", "users", "databases", "limits", "log"}, false);
+    const std::optional<Section> top = section(root, "", line_of(root.Mark()),
+                                               {"listen", "workers", "pool", "users", "databases",
+                                                "routing", "health_check_user", "limits", "log"},
+                                               false);
     if (!top) {
         return;
     }
@@ -365,6 +221,10 @@ void Parser::parse_top(const YAML::Node& root) {
     read_uint(*top, "workers", config_.workers);
     if (const Field* pool = top->find("pool")) {
         parse_pool(*pool);
+    }
+    // Before the databases, whatever the key order: each database starts from the global block.
+    if (const Field* routing = top->find("routing")) {
+        parse_routing(*routing, config_.routing);
     }
     if (const Field* users = top->find("users")) {
         parse_users(*users);
@@ -382,6 +242,7 @@ void Parser::parse_top(const YAML::Node& root) {
     if (const Field* log = top->find("log")) {
         parse_log(*log);
     }
+    parse_health_check_user(*top);
 }
 
 void Parser::parse_pool(const Field& field) {
@@ -419,10 +280,10 @@ void Parser::parse_users(const Field& field) {
     std::size_t index = 0;
     for (const YAML::Node& item : field.value) {
         const std::string path = field.path + "[" + std::to_string(index++) + "]";
-        const int item_line = item.Mark().line >= 0 ? line_of(item.Mark()) : field.line;
-        source_.record(path, item_line);
+        const int line = item_line(item, field.line);
+        source_.record(path, line);
         // One entry per item, even a broken one, so users[i] in later errors stays item i.
-        parse_user(item, path, item_line, config_.users.emplace_back());
+        parse_user(item, path, line, config_.users.emplace_back());
     }
 }
 
@@ -479,10 +340,12 @@ void Parser::parse_databases(const Field& field) {
         seen.emplace_back(name, key_line);
         source_.record(path, key_line);
         const std::optional<Section> fields =
-            section(it->second, path, key_line, {"dbname", "primary", "on_session_state"}, false);
+            section(it->second, path, key_line,
+                    {"dbname", "primary", "replicas", "routing", "on_session_state"}, false);
         DatabaseConfig& database = config_.databases.emplace_back();
         database.name = name;
         database.dbname = name;
+        database.routing = config_.routing;
         if (!fields) {
             continue;
         }
@@ -493,6 +356,12 @@ void Parser::parse_databases(const Field& field) {
         read_address(*fields, "primary", database.primary);
         read_enum(*fields, "on_session_state", database.on_session_state,
                   {{"pin", SessionStatePolicy::Pin}, {"error", SessionStatePolicy::Error}});
+        if (const Field* replicas = fields->find("replicas")) {
+            parse_replicas(*replicas, database.replicas);
+        }
+        if (const Field* routing = fields->find("routing")) {
+            parse_routing(*routing, database.routing);
+        }
     }
 }
 
@@ -564,11 +433,11 @@ LoadResult Parser::run(std::string_view yaml_text) {
     return result;
 }
 
-}  // namespace
+}  // namespace detail
 
 LoadResult parse_config(std::string_view yaml_text) {
     try {
-        Parser parser;
+        detail::Parser parser;
         return parser.run(yaml_text);
     } catch (const std::exception& e) {
         // Only std::bad_alloc is expected here; keep the promise never to throw.

@@ -2,6 +2,9 @@
 // puts a password into a message.
 #include "pgrouter/config/validate.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -17,6 +20,8 @@ constexpr std::uint32_t kMinStartupPacketBytes = 8;
 constexpr std::string_view kScramPrefix = "SCRAM-SHA-256$";
 constexpr std::size_t kMd5HashLength = 35;         // "md5" + 32 hex digits
 constexpr std::size_t kScramKeyBase64Length = 44;  // 32-byte SHA-256 key, base64 with one '='
+// Faster polling than this only loads the servers: a probe is a round trip and a query.
+constexpr std::chrono::milliseconds kMinPollInterval{10};
 
 // Drops the last path component: "users[0].auth" -> "users[0]" -> "users" -> "".
 std::string_view parent_of(std::string_view key) {
@@ -172,7 +177,137 @@ void check_users(Checker& check, const std::vector<UserConfig>& users) {
     }
 }
 
-void check_databases(Checker& check, const std::vector<DatabaseConfig>& databases) {
+// " (first at <what>, line N)" or " (first at <what>)" when the line is unknown.
+std::string first_at(const Checker& check, const std::string& key, std::string_view what) {
+    const int line = check.line_of(key);
+    return " (first at " + std::string(what) + (line > 0 ? ", line " + std::to_string(line) : "") +
+           ")";
+}
+
+// Host names are case-insensitive, and so are the hex digits of an IPv6 literal. No DNS: two
+// names for one server are not caught.
+bool same_server(const Address& a, const Address& b) {
+    if (a.port != b.port || a.host.size() != b.host.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.host.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(a.host[i])) !=
+            std::tolower(static_cast<unsigned char>(b.host[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void check_write_functions(Checker& check, const std::vector<std::string>& functions,
+                           const std::string& path) {
+    for (std::size_t i = 0; i < functions.size(); ++i) {
+        const std::string& name = functions[i];
+        const std::string key = path + "[" + std::to_string(i) + "]";
+        if (name.empty()) {
+            check.require(false, key, "must not be empty");
+            continue;
+        }
+        if (name.find('.') != std::string::npos) {
+            check.require(false, key,
+                          "give the function name without its schema ('" +
+                              name.substr(name.rfind('.') + 1) +
+                              "'): it matches the function in every schema");
+            continue;
+        }
+        if (name.find_first_of("() \t\"") != std::string::npos) {
+            check.require(false, key,
+                          "expected a bare function name, without parentheses, argument types, "
+                          "spaces or quotes");
+            continue;
+        }
+        const bool lower = std::none_of(name.begin(), name.end(), [](char c) {
+            return std::isupper(static_cast<unsigned char>(c)) != 0;
+        });
+        check.require(lower, key, "must be lower case (as PostgreSQL folds unquoted names)");
+        for (std::size_t j = 0; j < i; ++j) {
+            if (functions[j] == name) {
+                const std::string first = path + "[" + std::to_string(j) + "]";
+                check.require(false, key,
+                              "'" + name + "' is listed twice" + first_at(check, first, first));
+                break;
+            }
+        }
+    }
+}
+
+// For a database's block (`global` set): whether it sets this value itself. A value equal to the
+// global one is not checked twice: it was reported there, or it came from there.
+template <typename T>
+bool own(const RoutingConfig& routing, const RoutingConfig* global, T RoutingConfig::*member) {
+    return global == nullptr || routing.*member != global->*member;
+}
+
+void check_routing(Checker& check, const RoutingConfig& routing, const std::string& path,
+                   const RoutingConfig* global) {
+    const std::string prefix = path + ".";
+    if (own(routing, global, &RoutingConfig::consistency_keys)) {
+        check.require(routing.consistency_keys >= 1, prefix + "consistency_keys",
+                      "must be at least 1 (entries in the user/key consistency table)");
+    }
+    if (own(routing, global, &RoutingConfig::max_replica_lag)) {
+        // 0 is refused rather than read as "no limit": the two readings are opposite, and the
+        // prober's hysteresis (lag ok again below half the limit) has no meaning for it.
+        check.require(routing.max_replica_lag.count() >= 1, prefix + "max_replica_lag_ms",
+                      "must be at least 1 (a replica further behind gets no reads); there is no "
+                      "'unlimited' value, set a large one such as 3600000 instead");
+    }
+    if (own(routing, global, &RoutingConfig::health_check_interval)) {
+        check.require(routing.health_check_interval >= kMinPollInterval,
+                      prefix + "health_check_interval_ms",
+                      "must be at least " + std::to_string(kMinPollInterval.count()));
+    }
+    if (own(routing, global, &RoutingConfig::catalog_refresh_interval)) {
+        check.require(routing.catalog_refresh_interval >= kMinPollInterval,
+                      prefix + "catalog_refresh_interval_ms",
+                      "must be at least " + std::to_string(kMinPollInterval.count()));
+    }
+    const CircuitBreakerConfig& breaker = routing.circuit_breaker;
+    if (global == nullptr || breaker.failures != global->circuit_breaker.failures) {
+        check.require(breaker.failures >= 1, prefix + "circuit_breaker.failures",
+                      "must be at least 1 (consecutive failures that open the circuit)");
+    }
+    if (global == nullptr || breaker.open != global->circuit_breaker.open) {
+        check_timeout(check, breaker.open, prefix + "circuit_breaker.open_ms");
+    }
+    if (own(routing, global, &RoutingConfig::write_functions)) {
+        check_write_functions(check, routing.write_functions, prefix + "write_functions");
+    }
+}
+
+void check_replicas(Checker& check, const DatabaseConfig& database, const std::string& path) {
+    const bool primary_ok = !check.failed(path + ".primary");
+    for (std::size_t i = 0; i < database.replicas.size(); ++i) {
+        const Address& replica = database.replicas[i];
+        const std::string key = path + ".replicas[" + std::to_string(i) + "]";
+        if (replica.host.empty() || replica.port == 0) {
+            check_address(check, replica, key);
+            continue;
+        }
+        if (primary_ok && same_server(replica, database.primary)) {
+            check.require(false, key,
+                          replica.to_string() + " is the primary; list only the replicas here");
+            continue;
+        }
+        for (std::size_t j = 0; j < i; ++j) {
+            if (same_server(database.replicas[j], replica)) {
+                const std::string first = path + ".replicas[" + std::to_string(j) + "]";
+                check.require(
+                    false, key,
+                    replica.to_string() + " is listed twice" + first_at(check, first, first));
+                break;
+            }
+        }
+    }
+}
+
+void check_databases(Checker& check, const std::vector<DatabaseConfig>& databases,
+                     const RoutingConfig& global) {
     check.require(!databases.empty(), "databases", "at least one database is required");
     for (std::size_t i = 0; i < databases.size(); ++i) {
         const DatabaseConfig& database = databases[i];
@@ -186,6 +321,44 @@ void check_databases(Checker& check, const std::vector<DatabaseConfig>& database
         }
         check.require(!database.dbname.empty(), path + ".dbname", "must not be empty");
         check_address(check, database.primary, path + ".primary");
+        check_replicas(check, database, path);
+        check_routing(check, database.routing, path + ".routing", &global);
+    }
+}
+
+void check_health_check_user(Checker& check, const Config& config) {
+    if (!config.health_check_user.empty()) {
+        const UserConfig* user = config.find_user(config.health_check_user);
+        if (user == nullptr) {
+            std::string names;
+            for (const UserConfig& candidate : config.users) {
+                names += (names.empty() ? "" : ", ") + candidate.name;
+            }
+            check.require(
+                false, "health_check_user",
+                "no user '" + config.health_check_user + "' under users (users: " + names + ")");
+            return;
+        }
+        check.require(can_log_in_to_servers(*user), "health_check_user",
+                      "user '" + user->name +
+                          "' has no server credential to log in with: it needs a plaintext or "
+                          "md5 password or server_password, or auth: trust");
+        return;
+    }
+    if (check.failed("health_check_user") || !default_health_check_user(config).empty()) {
+        return;
+    }
+    // The prober also watches the primary (failover), but without replicas there is no routing
+    // to feed, so a config without any server credential stays valid then.
+    for (const DatabaseConfig& database : config.databases) {
+        if (!database.replicas.empty()) {
+            check.require(false, "databases." + database.name + ".replicas",
+                          "the health checks need a user to log in to the servers, and no user "
+                          "has a server credential: give one a plaintext or md5 password or "
+                          "server_password (or auth: trust), and name it in health_check_user if "
+                          "it is not the first such user");
+            return;
+        }
     }
 }
 
@@ -265,6 +438,23 @@ bool well_formed_scram_verifier(std::string_view verifier) {
            is_base64(server_key);
 }
 
+bool can_log_in_to_servers(const UserConfig& user) {
+    const PasswordKind kind = classify_password(user.server_password);
+    return user.auth == AuthMethod::Trust || kind == PasswordKind::Plain ||
+           kind == PasswordKind::Md5Hash;
+}
+
+std::string default_health_check_user(const Config& config) {
+    for (const UserConfig& user : config.users) {
+        // A repeated name (reported elsewhere) means the first entry, as for find_user.
+        if (!user.name.empty() && config.find_user(user.name) == &user &&
+            can_log_in_to_servers(user)) {
+            return user.name;
+        }
+    }
+    return "";
+}
+
 std::vector<ConfigError> validate_config(const Config& config, const SourceMap& source) {
     Checker check(source);
     check_address(check, config.listen, "listen");
@@ -272,7 +462,9 @@ std::vector<ConfigError> validate_config(const Config& config, const SourceMap& 
                   "must be at most " + std::to_string(kMaxWorkers) + " (0 = half the cores)");
     check_pool(check, config.pool);
     check_users(check, config.users);
-    check_databases(check, config.databases);
+    check_routing(check, config.routing, "routing", nullptr);
+    check_databases(check, config.databases, config.routing);
+    check_health_check_user(check, config);
     check_limits(check, config.limits);
     return check.take();
 }

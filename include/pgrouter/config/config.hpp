@@ -119,6 +119,10 @@ struct Config {
     std::vector<UserConfig> users;
     std::vector<DatabaseConfig> databases;
     RoutingConfig routing;  // the global block (defaults for every database)
+    // The user whose server credentials the health prober logs in with. The loader fills in the
+    // default (default_health_check_user in validate.hpp); empty only when no user qualifies and
+    // no database has replicas.
+    std::string health_check_user;
     LimitsConfig limits;
     LogConfig log;
 

@@ -42,6 +42,13 @@ PasswordKind classify_password(std::string_view password);
 // "SCRAM-SHA-256$<iterations>:<salt b64>$<StoredKey b64>:<ServerKey b64>" with 32-byte keys.
 bool well_formed_scram_verifier(std::string_view verifier);
 
+// Whether pgrouter can log in to the servers as `user` with no client behind it (health checks):
+// its server_password is a plaintext or an md5 hash, or its auth is trust.
+bool can_log_in_to_servers(const UserConfig& user);
+
+// The name of the first user that can_log_in_to_servers, or "" when none can.
+std::string default_health_check_user(const Config& config);
+
 // Every cross-field problem in `config`, in a stable order. Checks whose input keys are marked
 // failed in `source` are skipped. Never throws.
 [[nodiscard]] std::vector<ConfigError> validate_config(const Config& config,

@@ -61,6 +61,21 @@ TEST(ConfigNames, MatchTheYamlSpelling) {
     EXPECT_EQ(to_string(LogLevel::Off), "off");
 }
 
+TEST(ConfigNames, RoutingEnumsMatchTheYamlSpelling) {
+    EXPECT_EQ(to_string(ReadFrom::Replicas), "replicas");
+    EXPECT_EQ(to_string(ReadFrom::Primary), "primary");
+    EXPECT_EQ(to_string(ReadFrom::Any), "any");
+    EXPECT_EQ(to_string(Balance::RoundRobin), "round_robin");
+    EXPECT_EQ(to_string(Balance::LeastBusy), "least_busy");
+    EXPECT_EQ(to_string(TransactionRouting::Primary), "primary");
+    EXPECT_EQ(to_string(TransactionRouting::ByFirstStatement), "by_first_statement");
+    EXPECT_EQ(to_string(Consistency::Window), "window");
+    EXPECT_EQ(to_string(Consistency::Lsn), "lsn");
+    EXPECT_EQ(to_string(ConsistencyScope::Connection), "connection");
+    EXPECT_EQ(to_string(ConsistencyScope::User), "user");
+    EXPECT_EQ(to_string(ConsistencyScope::Key), "key");
+}
+
 TEST(ConfigDefaults, MatchTheDocumentedYamlDefaults) {
     const Config config;
     EXPECT_EQ(config.workers, 0u);
@@ -80,6 +95,25 @@ TEST(ConfigDefaults, MatchTheDocumentedYamlDefaults) {
     EXPECT_TRUE(config.limits.server_check_idle);
     EXPECT_EQ(config.log.level, LogLevel::Info);
     EXPECT_TRUE(config.log.connections);
+}
+
+TEST(ConfigDefaults, RoutingMatchesTheDocumentedYamlDefaults) {
+    const Config config;
+    const RoutingConfig& routing = config.routing;
+    EXPECT_EQ(routing.read_from, ReadFrom::Replicas);
+    EXPECT_EQ(routing.balance, Balance::RoundRobin);
+    EXPECT_EQ(routing.transactions, TransactionRouting::Primary);
+    EXPECT_EQ(routing.pin_after_write.count(), 5000);
+    EXPECT_EQ(routing.consistency, Consistency::Window);
+    EXPECT_EQ(routing.consistency_scope, ConsistencyScope::Connection);
+    EXPECT_EQ(routing.consistency_keys, 100000u);
+    EXPECT_EQ(routing.max_replica_lag.count(), 1000);
+    EXPECT_EQ(routing.health_check_interval.count(), 1000);
+    EXPECT_EQ(routing.circuit_breaker.failures, 5u);
+    EXPECT_EQ(routing.circuit_breaker.open.count(), 30000);
+    EXPECT_TRUE(routing.write_functions.empty());
+    EXPECT_EQ(routing.catalog_refresh_interval.count(), 60000);
+    EXPECT_TRUE(config.health_check_user.empty());
 }
 
 }  // namespace
