@@ -300,7 +300,7 @@ Statement classify_statement(const PgQuery__RawStmt& raw, std::string_view text,
             break;
     }
 
-    const tree::Facts facts = tree::inspect(&node->base, stack);
+    tree::Facts facts = tree::inspect(&node->base, stack);
     if (facts.advisory_lock) {
         statement.effects |= kAdvisoryLock;
     }
@@ -314,6 +314,7 @@ Statement classify_statement(const PgQuery__RawStmt& raw, std::string_view text,
         statement.effects |= kTempTable;
     }
     statement.read_only = statement.kind == StatementKind::Select && !facts.writes;
+    tree::fill_read_view(node, facts, statement);
     return statement;
 }
 
@@ -339,10 +340,18 @@ Classification classify_text(const std::string& text) {
         }
         Statement statement = classify_statement(*tree->stmts[i], text, out, stack);
         out.effects |= statement.effects;
+        for (const std::string& function : statement.functions) {
+            if (std::find(out.functions.begin(), out.functions.end(), function) ==
+                out.functions.end()) {
+                out.functions.push_back(function);
+            }
+        }
         out.statements.push_back(std::move(statement));
     }
     if (out.statements.empty()) {
-        out.statements.push_back(Statement{StatementKind::Empty, false, kNoEffect, kNoEffect, {}});
+        Statement empty;
+        empty.kind = StatementKind::Empty;
+        out.statements.push_back(std::move(empty));
     }
     return out;
 }

@@ -7,25 +7,20 @@
 #include <array>
 #include <cstdint>
 #include <iterator>
+#include <string>
+#include <utility>
 
-namespace pgrouter::sql::tree {
+#include "lex.hpp"
+
+namespace pgrouter::sql {
 namespace {
 
-// The String at `index` of a name list such as FuncCall.funcname ([schema,] name).
-std::string_view name_at(std::size_t n, PgQuery__Node* const* items, std::size_t index) noexcept {
-    if (index >= n || items[index] == nullptr ||
-        items[index]->node_case != PG_QUERY__NODE__NODE_STRING || items[index]->string == nullptr) {
-        return {};
-    }
-    return str(items[index]->string->sval);
-}
-
-constexpr std::array<std::string_view, 4> kSessionAdvisoryLocks = {
-    "pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock",
-    "pg_try_advisory_lock_shared"};
-
-// Functions that write, or whose result depends on this very server or session, so a SELECT that
-// calls them must not be called read-only. Any name containing "advisory" counts too.
+// The one list of built-in functions that keep a statement off a replica (Statement::read and
+// read_only). They write (nextval, setval, pg_notify, large objects, replication slots and
+// origins, statistics resets, WAL records), take locks other sessions must see (the advisory-lock
+// family), read state that only the session's own server holds (currval, lastval, a transaction
+// id being assigned) or fail on a standby (pg_current_wal_lsn, pg_walfile_name). User functions
+// are the caller's business: Statement::functions lists every name for it to check.
 constexpr std::string_view kWritingFunctions[] = {"nextval",
                                                   "setval",
                                                   "currval",
@@ -36,7 +31,15 @@ constexpr std::string_view kWritingFunctions[] = {"nextval",
                                                   "txid_current_if_assigned",
                                                   "pg_current_xact_id",
                                                   "pg_current_xact_id_if_assigned",
-                                                  "lowrite"};
+                                                  "lowrite",
+                                                  "loread",
+                                                  "pg_walfile_name",
+                                                  "pg_walfile_name_offset",
+                                                  "pg_file_write",
+                                                  "pg_file_rename",
+                                                  "pg_file_unlink",
+                                                  "pg_file_sync",
+                                                  "pg_truncate_visibility_map"};
 // Administration functions that only make sense on (or against) one particular server.
 constexpr std::string_view kServerFunctions[] = {"pg_switch_wal",
                                                  "pg_create_restore_point",
@@ -58,15 +61,40 @@ bool contains(std::string_view haystack, std::string_view needle) noexcept {
     return haystack.find(needle) != std::string_view::npos;
 }
 
-bool is_writing_function(std::string_view name) noexcept {
+}  // namespace
+
+// Name families as well as names: every advisory-lock function (pg_advisory_lock, _xact_lock,
+// _shared, pg_try_advisory_*, the unlock functions), every lo_* large-object function,
+// pg_stat_reset*, pg_current_wal_*_lsn, pg_logical_slot_{get,peek}_*changes and anything about
+// replication slots or origins.
+bool is_primary_only_function(std::string_view name) noexcept {
     return std::find(std::begin(kWritingFunctions), std::end(kWritingFunctions), name) !=
                std::end(kWritingFunctions) ||
            std::find(std::begin(kServerFunctions), std::end(kServerFunctions), name) !=
                std::end(kServerFunctions) ||
            contains(name, "advisory") || name.starts_with("lo_") ||
-           name.starts_with("pg_stat_reset") || contains(name, "replication_slot") ||
+           name.starts_with("pg_stat_reset") || name.starts_with("pg_current_wal") ||
+           name.starts_with("pg_logical_slot_") || contains(name, "replication_slot") ||
            contains(name, "replication_origin");
 }
+
+}  // namespace pgrouter::sql
+
+namespace pgrouter::sql::tree {
+namespace {
+
+// The String at `index` of a name list such as FuncCall.funcname ([schema,] name).
+std::string_view name_at(std::size_t n, PgQuery__Node* const* items, std::size_t index) noexcept {
+    if (index >= n || items[index] == nullptr ||
+        items[index]->node_case != PG_QUERY__NODE__NODE_STRING || items[index]->string == nullptr) {
+        return {};
+    }
+    return str(items[index]->string->sval);
+}
+
+constexpr std::array<std::string_view, 4> kSessionAdvisoryLocks = {
+    "pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock",
+    "pg_try_advisory_lock_shared"};
 
 bool is_temp_schema(std::string_view schema) noexcept {
     return schema == "pg_temp" || schema.starts_with("pg_temp_");
@@ -91,6 +119,20 @@ bool third_arg_is_true(const PgQuery__FuncCall* call) noexcept {
            value->boolval != nullptr && value->boolval->boolval;
 }
 
+// Returns the name lower-cased, as Statement::functions keeps it.
+const std::string& add_function(std::string_view name, Facts& facts) {
+    std::string lowered(name);
+    for (char& c : lowered) {
+        c = lex::lower(c);
+    }
+    auto found = std::find(facts.functions.begin(), facts.functions.end(), lowered);
+    if (found != facts.functions.end()) {
+        return *found;
+    }
+    facts.functions.push_back(std::move(lowered));
+    return facts.functions.back();
+}
+
 void note(const ProtobufCMessage* message, Facts& facts) {
     const ProtobufCMessageDescriptor* type = message->descriptor;
     if (type == &pg_query__func_call__descriptor) {
@@ -102,16 +144,22 @@ void note(const ProtobufCMessage* message, Facts& facts) {
         facts.advisory_unlock_all = facts.advisory_unlock_all || name == "pg_advisory_unlock_all";
         facts.session_set_config =
             facts.session_set_config || (name == "set_config" && !third_arg_is_true(call));
-        facts.writes = facts.writes || is_writing_function(name);
-    } else if (type == &pg_query__locking_clause__descriptor ||
-               type == &pg_query__insert_stmt__descriptor ||
+        if (!name.empty()) {
+            facts.writing_function =
+                facts.writing_function || is_primary_only_function(add_function(name, facts));
+        }
+    } else if (type == &pg_query__locking_clause__descriptor) {
+        facts.locking_clause = true;
+    } else if (type == &pg_query__insert_stmt__descriptor ||
                type == &pg_query__update_stmt__descriptor ||
                type == &pg_query__delete_stmt__descriptor ||
                type == &pg_query__merge_stmt__descriptor) {
-        facts.writes = true;
+        facts.modifies_data = true;
     } else if (type == &pg_query__into_clause__descriptor) {
-        facts.writes = true;
+        facts.into = true;
     }
+    facts.writes =
+        facts.locking_clause || facts.modifies_data || facts.into || facts.writing_function;
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <pg_query/pg_query.pb-c.h>
 
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -18,10 +19,16 @@ inline std::string_view str(const char* s) noexcept {
 
 // What a walk over a statement's whole tree found.
 struct Facts {
-    bool writes = false;              // anything that stops a SELECT from being read-only
+    bool writes = false;  // anything that stops a SELECT from being read-only: any of the next four
+    bool locking_clause = false;      // FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE anywhere
+    bool modifies_data = false;       // an INSERT/UPDATE/DELETE/MERGE node (in a SELECT: a CTE)
+    bool into = false;                // an INTO clause
+    bool writing_function = false;    // a call of a function in the list in statement_tree.cpp
     bool advisory_lock = false;       // a session-level advisory lock function is called
     bool session_set_config = false;  // set_config(name, value, is_local) not provably local
     bool advisory_unlock_all = false;
+    // Every function called, unqualified and lower-cased, in first-seen order, no duplicates.
+    std::vector<std::string> functions;
 };
 
 // Visits every message under `root` through the protobuf-c descriptors, so no node type can be
@@ -38,6 +45,10 @@ const PgQuery__IntoClause* select_into(const PgQuery__SelectStmt* select) noexce
 // and SELECT INTO, except with ON COMMIT DROP. Only the top level counts: PostgreSQL rejects an
 // INTO anywhere else.
 bool creates_temp_object(const PgQuery__Node* statement) noexcept;
+
+// Fills the routing view of `statement` (read, not_read, read_only_transaction, functions) for
+// the top-level statement `node` (not null) whose whole tree gave `facts`; takes facts.functions.
+void fill_read_view(const PgQuery__Node* node, Facts& facts, Statement& statement);
 
 // Ddl, Utility or Other for the top-level statements classify.cpp has no case of its own for.
 StatementKind generic_kind(PgQuery__Node__NodeCase node) noexcept;

@@ -73,6 +73,20 @@ enum SessionEffect : std::uint32_t {
         1u << 8,  // set_config(..., is_local) not provably true: a value pgrouter cannot replay
 };
 
+// Why a statement is not a read (Statement::read): the first of these that applies, in this order.
+enum class NotReadCause : std::uint8_t {
+    None,             // it is a read
+    NotSelect,        // not SELECT/VALUES/TABLE/SHOW, nor EXPLAIN of one (INSERT, BEGIN, SET ...)
+    Into,             // SELECT ... INTO (creates a table)
+    WritingCte,       // WITH x AS (INSERT/UPDATE/DELETE/MERGE ...) SELECT ...
+    LockingClause,    // FOR UPDATE / NO KEY UPDATE / SHARE / KEY SHARE, in any subquery too
+    WritingFunction,  // a call of a built-in that writes or needs the primary: see
+                      // is_primary_only_function()
+};
+
+// Short English text for logs and traces, e.g. "SELECT ... FOR UPDATE/SHARE".
+[[nodiscard]] std::string_view to_string(NotReadCause cause) noexcept;
+
 struct Statement {
     StatementKind kind = StatementKind::Other;
     // True only for a SELECT (VALUES, TABLE) with no FOR UPDATE/SHARE, no data-modifying CTE, no
@@ -88,6 +102,24 @@ struct Statement {
     // cursor (DECLARE, FETCH, MOVE, CLOSE), channel (LISTEN, UNLISTEN, NOTIFY). Empty for the ALL
     // forms and for other statements.
     std::string name;
+
+    // Routing view. True for a statement a streaming replica can answer: SELECT, VALUES, TABLE
+    // (including WITH ... SELECT and set operations) with no locking clause, no data-modifying
+    // CTE, no INTO and no call of a built-in function that writes or needs the primary; any SHOW;
+    // and EXPLAIN, with or without ANALYZE, of such a statement. EXPLAIN of anything else is not
+    // a read even without ANALYZE (it would not run, but one rule is simpler and always safe).
+    // User functions are not judged here: check `functions` against the primary's catalogue.
+    bool read = false;
+    NotReadCause not_read = NotReadCause::NotSelect;  // None exactly when `read`
+    // Every function called anywhere in the statement (subqueries, CTEs, FROM, EXPLAIN's query):
+    // the last part of the name only (schema dropped), lower-cased, no duplicates, in order of
+    // first appearance in the tree. Compare with lower-cased pg_proc.proname. Does not see
+    // functions reached without a call in the text: operators, casts, views, defaults, triggers.
+    std::vector<std::string> functions;
+    // BEGIN / START TRANSACTION with READ ONLY (kind Begin), and SET TRANSACTION READ ONLY, SET
+    // [LOCAL] transaction_read_only = on/true/yes/1 (kind Set): the transaction is, or from here
+    // on becomes, read-only. The last READ ONLY / READ WRITE of the statement decides.
+    bool read_only_transaction = false;
 
     friend bool operator==(const Statement&, const Statement&) = default;
 };
@@ -109,7 +141,19 @@ struct Classification {
     // gives Reset "role", because PostgreSQL drops an active SET ROLE then.
     std::vector<SettingChange> settings;
     std::uint32_t effects = kNoEffect;  // OR of all statements' effects
+    // Union of the statements' `functions`, in order of first appearance, no duplicates.
+    std::vector<std::string> functions;
+
+    // At least one statement, and every statement is a read (false for a parse error and for a
+    // text with no statement).
+    [[nodiscard]] bool all_read() const noexcept;
 };
+
+// True for the built-in functions that make a statement not a read: they write (nextval, setval,
+// pg_notify, lo_* large objects, replication slots, pg_stat_reset*), take advisory locks, read
+// what only the session's own server knows (currval, lastval, txid_current) or fail on a standby
+// (pg_current_wal_lsn). `name` is unqualified and lower-case. One list, in statement_tree.cpp.
+[[nodiscard]] bool is_primary_only_function(std::string_view name) noexcept;
 
 // Cheap pre-filter, no parser, no allocation: false only when `sql` certainly holds no statement
 // that changes session state, i.e. when classify(sql).effects would be kNoEffect. Looks at the
