@@ -40,12 +40,15 @@ public:
     routing::ServerStatus status(Clock::time_point now) const noexcept;
 
     // Circuit breaker. A failure is a failed connect (pool) or a failed probe; `failures`
-    // consecutive ones open the circuit for open_ms; then the next probe is the half-open trial:
-    // success closes it, failure opens it again.
+    // consecutive ones open the circuit for open_ms (0 failures: never opens); then the next probe
+    // is the half-open trial: success closes it, failure opens it again for open_ms.
+    // record_success closes the circuit whatever its state: while it is Open the prober does not
+    // call it (it waits for the trial), and nobody else reaches a refused server.
     void record_success() noexcept;
     void record_failure(Clock::time_point now) noexcept;
     Circuit circuit(Clock::time_point now) const noexcept;
-    // True when no client should wait on this server (circuit open).
+    // True when no client should wait on this server (circuit Open or HalfOpen: the prober's
+    // trial decides, not a client).
     bool refusing(Clock::time_point now) const noexcept;
 
     // Probe results (prober thread only).
@@ -57,6 +60,9 @@ public:
     routing::Role role() const noexcept;
     std::uint64_t replay_lsn() const noexcept;
     std::uint32_t lag_ms() const noexcept;
+    bool lag_ok() const noexcept;
+    bool reachable() const noexcept;
+    std::uint32_t in_flight() const noexcept;
 
     // Transactions running on this server through pgrouter (least_busy).
     void begin_use() noexcept;
@@ -82,6 +88,9 @@ class HealthBoard {
 public:
     explicit HealthBoard(const config::Config& config);
 
+    // One ServerHealth per distinct address over every database, in config order: a database's
+    // primary with configured role Primary, its replicas Replica. An address named twice keeps
+    // its first role and the first naming database's routing settings (lag limit, breaker).
     // Null for an address the config does not name.
     ServerHealth* find(const config::Address& address) const noexcept;
     const std::vector<std::unique_ptr<ServerHealth>>& servers() const noexcept { return servers_; }
@@ -94,6 +103,7 @@ public:
 
     // Read-your-writes in lsn mode: sessions announce the highest position they wait for, so the
     // prober polls replicas' replay positions fast while some replica has not reached it.
+    // want_lsn only raises the value.
     void want_lsn(std::uint64_t lsn) noexcept;
     std::uint64_t wanted_lsn() const noexcept {
         return wanted_lsn_.load(std::memory_order_relaxed);
