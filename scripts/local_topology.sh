@@ -3,12 +3,26 @@
 # README demo (scripts/demo.sh) and by the test suite (a ctest fixture). Owns clusters, roles,
 # pg_hba and DIR/topology.env; knows nothing about pgrouter itself.
 #
-#   local_topology.sh start DIR BASE_PORT   create (first time) and start every node under DIR
-#   local_topology.sh stop DIR              fast-stop every node under DIR; safe to call twice
+#   local_topology.sh start DIR BASE_PORT    create (first time) and start every node under DIR;
+#                                            returns once both replicas stream from the primary
+#   local_topology.sh stop DIR               fast-stop every node under DIR; safe to call twice
+#   local_topology.sh stop-node DIR NAME     fast-stop one node (NAME: primary|replica1|replica2)
+#   local_topology.sh start-node DIR NAME    start one stopped node; a replica is waited for
+#                                            until it streams again (if the primary is up)
+#   local_topology.sh rebuild-replica DIR NAME
+#                                            throw a replica away and make it again from the
+#                                            primary (after a promotion test, say)
+#   local_topology.sh reset DIR BASE_PORT    stop everything, delete every node and `start` afresh
 #
-# Nodes: "primary" on BASE_PORT (data in DIR/primary, log in DIR/primary.log, sockets in DIR).
-# Replicas will be "replicaN" on BASE_PORT+N, made with pg_basebackup from the primary (the
-# primary already has wal_level=replica and a replication line in pg_hba); stop handles any node.
+# Nodes: "primary" on BASE_PORT, and two PostgreSQL streaming replicas "replica1" on BASE_PORT+1
+# and "replica2" on BASE_PORT+2, each made with pg_basebackup -R from the primary and streaming
+# through its own physical replication slot (named after it). Data in DIR/NAME, log in
+# DIR/NAME.log, every node's Unix socket in DIR.
+#
+# `start` heals what a test may have left behind: stopped nodes are started, a replica that was
+# never fully made, or that was promoted (no standby.signal), is made again from the primary. So
+# a test that promotes a replica can leave the repair to the next `start` or `rebuild-replica`;
+# `reset` is for when the primary itself is in doubt (it costs an initdb and two base backups).
 #
 # Run as root, PostgreSQL runs as the OS user `postgres` (runuser); otherwise as the current user.
 # DIR/topology.env holds KEY=VALUE lines with raw, unquoted values (the SCRAM verifier contains
@@ -18,6 +32,9 @@ set -euo pipefail
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 readonly kPgUser=postgres
 readonly kHost=127.0.0.1
+readonly kReplicas=(replica1 replica2)
+# How long `start` waits for the replicas to reach state 'streaming' on the primary.
+readonly kStreamingWaitSeconds=60
 
 die() {
     echo "local_topology: $*" >&2
@@ -25,7 +42,11 @@ die() {
 }
 
 usage() {
-    echo "usage: $0 start DIR BASE_PORT | stop DIR" >&2
+    cat >&2 <<EOF
+usage: $0 start DIR BASE_PORT | stop DIR | reset DIR BASE_PORT
+       $0 stop-node DIR NAME | start-node DIR NAME | rebuild-replica DIR NAME
+       (NAME: primary | ${kReplicas[*]})
+EOF
     exit 2
 }
 
@@ -87,18 +108,30 @@ initdb_locale_args() {
 
 # Settings every node shares. fsync=off: these clusters hold throw-away test data only; losing
 # them on a crash is fine and it makes the suite much faster. Never copy this to a real server.
+# A replica's postgresql.conf is the primary's copy with this block appended once more (the last
+# setting wins), so its own port and name override the primary's.
+# The standby-side settings are harmless on the primary: hot_standby_feedback keeps the primary
+# from vacuuming rows a replica's query still reads (no "canceling statement due to conflict"
+# in tests), a 1 s status interval keeps pg_stat_replication's replay_lsn fresh, and a 1 s retry
+# interval brings a replica back soon after a test restarts the primary.
 write_node_conf() {
-    local data=$1 port=$2
+    local data=$1 port=$2 name=$3
     as_pg tee -a "$data/postgresql.conf" >/dev/null <<EOF
 
 # --- scripts/local_topology.sh ---
 port = $port
+cluster_name = '$name'
 listen_addresses = '$kHost'
 unix_socket_directories = '$topology_dir'
 max_connections = 300
 fsync = off
 wal_level = replica
 max_wal_senders = 10
+max_replication_slots = 10
+hot_standby = on
+hot_standby_feedback = on
+wal_receiver_status_interval = 1s
+wal_retrieve_retry_interval = 1s
 EOF
 }
 
@@ -190,7 +223,7 @@ start_primary() {
             --auth-host=scram-sha-256 -E UTF8 "$(initdb_locale_args)" --no-instructions \
             >"$topology_dir/primary.initdb.log" 2>&1 ||
             { cat "$topology_dir/primary.initdb.log" >&2; die "initdb failed for primary"; }
-        write_node_conf "$data" "$primary_port"
+        write_node_conf "$data" "$primary_port" primary
         write_hba "$data"
     fi
     start_node primary "$primary_port"
@@ -198,6 +231,110 @@ start_primary() {
         create_roles
         : >"$marker"
     fi
+}
+
+is_replica() {
+    local replica
+    for replica in "${kReplicas[@]}"; do
+        [ "$1" = "$replica" ] && return 0
+    done
+    return 1
+}
+
+# replicaN listens on BASE_PORT+N.
+node_port() {
+    case "$1" in
+        primary) echo "$primary_port" ;;
+        *) echo $((primary_port + ${1#replica})) ;;
+    esac
+}
+
+# The slot that keeps the primary's WAL for one replica (named after it). Made afresh with each
+# copy of the replica: an old slot would pin WAL from where the previous copy stopped.
+recreate_slot() {
+    local name=$1 tries=0
+    # A replica stopped a moment ago may still have its WAL sender (the slot stays active until
+    # that process notices the closed connection).
+    until [ "$(psql_primary -d postgres -At -c "SELECT count(*) FROM pg_replication_slots
+                WHERE slot_name = '$name' AND active")" -eq 0 ]; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 50 ] || die "replication slot $name is still in use on the primary"
+        sleep 0.2
+    done
+    psql_primary -d postgres -At >/dev/null <<EOF
+SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$name';
+SELECT pg_create_physical_replication_slot('$name', true);
+EOF
+}
+
+# A physical copy of the running primary, set up as its streaming standby (-R writes
+# standby.signal and primary_conninfo, -S primary_slot_name). -c fast: do not wait for the next
+# scheduled checkpoint. Over TCP as postgres/postgres because pg_hba's replication line is TCP.
+make_replica() {
+    local name=$1 port data log
+    port=$(node_port "$name")
+    data="$topology_dir/$name"
+    log="$topology_dir/$name.basebackup.log"
+    recreate_slot "$name"
+    if ! as_pg env PGPASSWORD=postgres "$PG_BIN/pg_basebackup" -h "$kHost" -p "$primary_port" \
+        -U "$kPgUser" --no-password -D "$data" -R -S "$name" -X stream -c fast >"$log" 2>&1; then
+        cat "$log" >&2
+        die "pg_basebackup failed for $name"
+    fi
+    write_node_conf "$data" "$port" "$name"
+}
+
+# Starts one replica, first (re)making it when it is missing, was never fully made (no marker:
+# pg_basebackup or the config step died) or is no longer a standby (a test promoted it).
+start_replica() {
+    local name=$1 port data marker
+    port=$(node_port "$name")
+    data="$topology_dir/$name"
+    marker="$topology_dir/.${name}_ready"
+    if [ -e "$data" ] && { [ ! -f "$marker" ] || [ ! -f "$data/standby.signal" ]; }; then
+        if [ -f "$marker" ]; then
+            echo "local_topology: $name is no longer a standby (promoted?); re-making it" >&2
+        else
+            echo "local_topology: $data was never fully set up; re-making it" >&2
+        fi
+        [ -f "$data/PG_VERSION" ] && { stop_node "$data" || true; }
+        rm -rf "$data"
+        rm -f "$marker"
+    fi
+    ensure_port_free "$name" "$port"
+    if [ ! -e "$data" ]; then
+        make_replica "$name"
+        : >"$marker"
+    fi
+    start_node "$name" "$port"
+}
+
+# Waits until every named replica is in state 'streaming' on the primary and has replayed the WAL
+# the primary had written when the wait began, so a caller that goes on to read from a replica
+# sees everything `start` did. The walreceiver reports under cluster_name (write_node_conf).
+wait_streaming() {
+    local names=("$@") list lsn got=0 tries=0
+    list=$(printf "'%s'," "${names[@]}")
+    list=${list%,}
+    lsn=$(psql_primary -d postgres -At -c "SELECT pg_current_wal_lsn()")
+    while :; do
+        got=$(psql_primary -d postgres -At -c "SELECT count(*) FROM pg_stat_replication
+            WHERE application_name IN ($list) AND state = 'streaming' AND replay_lsn >= '$lsn'")
+        [ "$got" -eq "${#names[@]}" ] && return 0
+        tries=$((tries + 1))
+        [ "$tries" -lt $((kStreamingWaitSeconds * 5)) ] || break
+        sleep 0.2
+    done
+    echo "local_topology: pg_stat_replication on the primary:" >&2
+    psql_primary -d postgres -c "SELECT application_name, state, sent_lsn, replay_lsn
+        FROM pg_stat_replication" >&2 || true
+    local name
+    for name in "${names[@]}"; do
+        echo "--- $topology_dir/$name.log (tail)" >&2
+        tail -n 10 "$topology_dir/$name.log" >&2 || true
+    done
+    die "after ${kStreamingWaitSeconds}s, $got of ${#names[@]} replicas (${names[*]}) stream" \
+        "from the primary (caught up to $lsn)"
 }
 
 write_env() {
@@ -211,6 +348,10 @@ write_env() {
 PGHOST=$kHost
 PRIMARY_PORT=$primary_port
 PRIMARY_DATA=$topology_dir/primary
+REPLICA1_PORT=$(node_port replica1)
+REPLICA1_DATA=$topology_dir/replica1
+REPLICA2_PORT=$(node_port replica2)
+REPLICA2_DATA=$topology_dir/replica2
 PG_BIN=$PG_BIN
 TOPOLOGY_DIR=$topology_dir
 SCRAMONLY_VERIFIER=$verifier
@@ -219,7 +360,7 @@ EOF
     mv -f "$tmp" "$topology_dir/topology.env"
 }
 
-cmd_start() {
+check_tools_and_base_port() {
     [ -x "$PG_BIN/postgres" ] ||
         die "PostgreSQL 15 not found in $PG_BIN (run scripts/install_deps.sh)"
     command -v ss >/dev/null || die "ss not found (run scripts/install_deps.sh)"
@@ -227,10 +368,25 @@ cmd_start() {
         [ "$primary_port" -gt 65000 ]; then
         die "BASE_PORT must be a number in 1024..65000"
     fi
+}
+
+cmd_start() {
+    check_tools_and_base_port
     prepare_dir
+    # Every port first, so that a busy one leaves no half-made node behind.
+    local name
+    for name in primary "${kReplicas[@]}"; do
+        ensure_port_free "$name" "$(node_port "$name")"
+    done
     start_primary
+    for name in "${kReplicas[@]}"; do
+        start_replica "$name"
+    done
+    wait_streaming "${kReplicas[@]}"
+    # Last: topology.env appearing means the whole topology is up.
     write_env
-    echo "local_topology: primary on $kHost:$primary_port (dir $topology_dir)"
+    echo "local_topology: primary on $kHost:$primary_port, replicas on" \
+        "$kHost:$(node_port replica1) and $kHost:$(node_port replica2) (dir $topology_dir)"
 }
 
 stop_node() {
@@ -259,17 +415,88 @@ cmd_stop() {
     return "$failed"
 }
 
+# For the per-node commands: DIR must hold a topology `start` made; the ports come from its
+# topology.env (values are plain numbers, so grep is enough here).
+load_existing() {
+    local name=$1
+    [ "$name" = primary ] || is_replica "$name" ||
+        die "unknown node '$name' (expected primary or one of: ${kReplicas[*]})"
+    [ -f "$topology_dir/topology.env" ] ||
+        die "$topology_dir/topology.env not found: run '$0 start $topology_dir BASE_PORT' first"
+    topology_dir=$(cd "$topology_dir" && pwd)
+    primary_port=$(sed -n 's/^PRIMARY_PORT=//p' "$topology_dir/topology.env")
+    [[ "$primary_port" =~ ^[0-9]+$ ]] || die "no PRIMARY_PORT in $topology_dir/topology.env"
+}
+
+cmd_stop_node() {
+    local name=$1
+    load_existing "$name"
+    [ -f "$topology_dir/$name/PG_VERSION" ] || die "no node $name in $topology_dir"
+    stop_node "$topology_dir/$name"
+}
+
+# A standby is waited for until it streams again; a primary, until every running standby streams
+# again (their walreceivers reconnect within wal_retrieve_retry_interval).
+cmd_start_node() {
+    local name=$1
+    load_existing "$name"
+    [ -f "$topology_dir/$name/PG_VERSION" ] || die "no node $name in $topology_dir"
+    start_node "$name" "$(node_port "$name")"
+    node_running primary || return 0
+    local standbys=() replica
+    for replica in "${kReplicas[@]}"; do
+        if { [ "$name" = primary ] || [ "$name" = "$replica" ]; } && node_running "$replica" &&
+            [ -f "$topology_dir/$replica/standby.signal" ]; then
+            standbys+=("$replica")
+        fi
+    done
+    [ "${#standbys[@]}" -eq 0 ] || wait_streaming "${standbys[@]}"
+}
+
+cmd_rebuild_replica() {
+    local name=$1
+    load_existing "$name"
+    is_replica "$name" || die "rebuild-replica takes a replica name (${kReplicas[*]})"
+    node_running primary || die "the primary is not running; start it first (start-node)"
+    [ -f "$topology_dir/$name/PG_VERSION" ] && stop_node "$topology_dir/$name"
+    rm -rf "${topology_dir:?}/$name"
+    rm -f "$topology_dir/.${name}_ready"
+    start_replica "$name"
+    wait_streaming "$name"
+}
+
+# Deletes only what this script made under DIR (a caller may keep other files there, e.g. the
+# demo's pgrouter.log), then starts from nothing.
+cmd_reset() {
+    check_tools_and_base_port
+    if [ -d "$topology_dir" ]; then
+        cmd_stop || die "could not stop every node under $topology_dir; nothing deleted"
+        local name
+        for name in primary "${kReplicas[@]}"; do
+            rm -rf "${topology_dir:?}/$name"
+            rm -f "$topology_dir/.${name}_ready" "$topology_dir/$name.log" \
+                "$topology_dir/$name.initdb.log" "$topology_dir/$name.basebackup.log"
+        done
+        rm -f "$topology_dir/topology.env" "$topology_dir/topology.env.tmp"
+    fi
+    cmd_start
+}
+
 [ $# -ge 2 ] || usage
 topology_dir=$2
 case "$1" in
-    start)
+    start | reset)
         [ $# -eq 3 ] || usage
         primary_port=$3
-        cmd_start
+        if [ "$1" = start ]; then cmd_start; else cmd_reset; fi
         ;;
     stop)
         [ $# -eq 2 ] || usage
         cmd_stop
+        ;;
+    stop-node | start-node | rebuild-replica)
+        [ $# -eq 3 ] || usage
+        "cmd_${1//-/_}" "$3"
         ;;
     *) usage ;;
 esac
