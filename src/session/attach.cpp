@@ -42,7 +42,9 @@ awaitable<ClientSession::Attach> ClientSession::attach(const Request& request) {
                    "pgrouter: " + routing::describe(decision, *topology_));
             co_return Attach::Refused;
         }
-        trace(decision);
+        if (trace_ || spdlog::should_log(spdlog::level::debug)) {
+            co_await trace(decision);  // a coroutine frame: only when someone listens
+        }
         if (attach_idle(decision)) {
             co_return Attach::Attached;
         }

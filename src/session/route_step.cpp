@@ -6,6 +6,7 @@
 #include "pgrouter/session/client_session.hpp"
 #include "pgrouter/session/pgrouter_command.hpp"
 #include "pgrouter/sql/classify.hpp"
+#include "pgrouter/sql/read_scan.hpp"
 #include "pgrouter/wire/message_type.hpp"
 #include "pgrouter/wire/messages.hpp"
 #include "pgrouter/wire/sqlstate.hpp"
@@ -40,8 +41,20 @@ RoutingContext ClientSession::routing_context() {
     RoutingContext context;
     context.enabled = routing_;
     if (routing_) {
-        write_functions_ = rt_.health().write_functions();
+        auto functions = rt_.health().write_functions();
+        if (functions != write_functions_) {
+            write_functions_ = std::move(functions);
+            builtins_trusted_ = write_functions_ != nullptr;
+            if (write_functions_) {
+                for (std::string_view name : sql::scan_read_builtins()) {
+                    if (write_functions_->contains(std::string(name))) {
+                        builtins_trusted_ = false;
+                    }
+                }
+            }
+        }
         context.write_functions = write_functions_.get();
+        context.builtins_trusted = builtins_trusted_;
     }
     return context;
 }
@@ -180,13 +193,16 @@ void ClientSession::refuse(const Request& request, std::string_view sqlstate,
     skip_status_ = status;
 }
 
-void ClientSession::trace(const routing::Decision& decision) {
-    if (trace_) {
-        wire::MessageWriter(replies_).notice_response(
-            "NOTICE", "00000", "pgrouter: " + routing::describe(decision, *topology_));
-    }
+awaitable<void> ClientSession::trace(const routing::Decision& decision) {
     if (spdlog::should_log(spdlog::level::debug)) {
         SPDLOG_DEBUG("{} routed to {}", tag(), routing::describe(decision, *topology_));
+    }
+    if (trace_) {
+        // Straight out: nothing is attached, so it precedes every byte of the result.
+        std::vector<std::uint8_t> notice;
+        wire::MessageWriter(notice).notice_response(
+            "NOTICE", "00000", "pgrouter: " + routing::describe(decision, *topology_));
+        co_await send_client(notice);
     }
 }
 

@@ -98,12 +98,18 @@ void apply_classification(std::string_view text, const sql::Classification& c, R
         }
         all_read = all_read && statement.kind == sql::StatementKind::Empty;
         if (cause == WriteCause::None && statement.kind != sql::StatementKind::Empty) {
-            cause = statement.locks_rows                         ? WriteCause::LockingClause
-                    : statement.read                             ? WriteCause::WriteFunction
-                    : !statement.functions.empty() &&
-                            statement.kind == sql::StatementKind::Select
-                        ? WriteCause::WriteFunction
-                        : WriteCause::Statement;
+            switch (statement.not_read) {
+                case sql::NotReadCause::LockingClause:
+                    cause = WriteCause::LockingClause;
+                    break;
+                case sql::NotReadCause::None:  // a read that calls a user function that writes
+                case sql::NotReadCause::WritingFunction:
+                    cause = WriteCause::WriteFunction;
+                    break;
+                default:
+                    cause = WriteCause::Statement;
+                    break;
+            }
         }
     }
     if (all_read) {
@@ -149,7 +155,7 @@ void understand_statement(std::string_view text, Request& request, sql::Statemen
                                                                   : routing::Hint::None;
     request.route.max_lag_ms = hints.max_lag_ms;
     request.consistency_key = hints.key;
-    if (sql::scan_read(text) == sql::ReadScan::PlainRead) {
+    if (sql::scan_read(text, routing.builtins_trusted) == sql::ReadScan::PlainRead) {
         // The plain single SELECT of the hot path: no parser, no cache.
         request.route.access = Access::Read;
         request.route.cause = WriteCause::None;

@@ -103,7 +103,7 @@ private:
     // The request cannot be routed: ErrorResponse now; a Query gets its ReadyForQuery, an
     // extended-protocol batch is skipped up to its Sync.
     void refuse(const Request& request, std::string_view sqlstate, const std::string& message);
-    void trace(const routing::Decision& decision);
+    awaitable<void> trace(const routing::Decision& decision);
     // A transaction that may have changed data ended on `link` (ReadyForQuery 'I').
     void record_write(link::ServerLink& link);
     void on_lsn_row(link::ServerLink& link, const wire::Frame& frame);
@@ -224,6 +224,7 @@ private:
     std::unique_ptr<Timer> link_wait_;
     bool waiting_for_link_ = false;
     std::shared_ptr<const std::unordered_set<std::string>> write_functions_;
+    bool builtins_trusted_ = false;
 };
 
 }  // namespace pgrouter::session

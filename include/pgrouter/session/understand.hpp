@@ -50,6 +50,8 @@ struct RoutingContext {
     // Functions that write beyond the builtin ones (catalogue VOLATILE + configured). Null until
     // the catalogue has been read: then any function call counts as a write.
     const std::unordered_set<std::string>* write_functions = nullptr;
+    // No user function that writes shadows a built-in the fast path accepts.
+    bool builtins_trusted = false;
 };
 
 // `frame` may be the head of a streamed message (`partial`); for a Bind it must hold the portal
