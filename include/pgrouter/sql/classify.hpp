@@ -112,8 +112,8 @@ struct Statement {
     bool read = false;
     NotReadCause not_read = NotReadCause::NotSelect;  // None exactly when `read`
     // Every function called anywhere in the statement (subqueries, CTEs, FROM, EXPLAIN's query):
-    // the last part of the name only (schema dropped), lower-cased, no duplicates, in order of
-    // first appearance in the tree. Compare with lower-cased pg_proc.proname. Does not see
+    // the last part of the name only (schema dropped), lower-cased, no duplicates, in no particular
+    // order. Compare with lower-cased pg_proc.proname. Does not see
     // functions reached without a call in the text: operators, casts, views, defaults, triggers.
     std::vector<std::string> functions;
     // BEGIN / START TRANSACTION with READ ONLY (kind Begin), and SET TRANSACTION READ ONLY, SET
@@ -141,7 +141,7 @@ struct Classification {
     // gives Reset "role", because PostgreSQL drops an active SET ROLE then.
     std::vector<SettingChange> settings;
     std::uint32_t effects = kNoEffect;  // OR of all statements' effects
-    // Union of the statements' `functions`, in order of first appearance, no duplicates.
+    // Union of the statements' `functions`, no duplicates, in no particular order.
     std::vector<std::string> functions;
 
     // At least one statement, and every statement is a read (false for a parse error and for a
