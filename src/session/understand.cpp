@@ -150,10 +150,10 @@ void understand_statement(std::string_view text, Request& request, sql::Statemen
         return;
     }
     const sql::Hints hints = sql::parse_hints(text);
-    request.route.hint = hints.route == sql::RouteHint::Primary   ? routing::Hint::Primary
-                         : hints.route == sql::RouteHint::Replica ? routing::Hint::Replica
-                                                                  : routing::Hint::None;
-    request.route.max_lag_ms = hints.max_lag_ms;
+    request.route.hint = hints.target == sql::TargetHint::Primary   ? routing::Hint::Primary
+                         : hints.target == sql::TargetHint::Replica ? routing::Hint::Replica
+                                                                    : routing::Hint::None;
+    request.route.max_lag_ms = hints.max_lag_ms.value_or(0);
     request.consistency_key = hints.key;
     if (sql::scan_read(text, routing.builtins_trusted) == sql::ReadScan::PlainRead) {
         // The plain single SELECT of the hot path: no parser, no cache.
