@@ -73,6 +73,14 @@ TEST(ParseRoutingErrors, UnknownCircuitBreakerKeySuggestsTheKey) {
     EXPECT_TRUE(contains(error.message, "did you mean 'failures'")) << error.message;
 }
 
+TEST(ParseRoutingErrors, KeyWithoutItsUnitSuggestsTheMsKey) {
+    const ConfigError error =
+        only_error(kBase + join({"routing:", "  circuit_breaker: { open: 10 }"}));
+    EXPECT_EQ(error.key, "routing.circuit_breaker.open");
+    EXPECT_EQ(error.line, 9);
+    EXPECT_TRUE(contains(error.message, "did you mean 'open_ms'")) << error.message;
+}
+
 TEST(ParseRoutingErrors, UnknownKeyInADatabaseOverride) {
     const ConfigError error =
         only_error(kBase + join({"    routing:", "      balanse: least_busy"}));
