@@ -85,7 +85,11 @@ std::string unknown_key_message(std::string_view key,
     for (std::string_view candidate : allowed) {
         list += list.empty() ? "" : ", ";
         list += candidate;
-        const std::size_t distance = edit_distance(key, candidate);
+        // "open: 10" for "open_ms": the unit suffix alone is too far for the distance rule.
+        const bool missing_unit = candidate.size() == key.size() + 3 &&
+                                  candidate.substr(0, key.size()) == key &&
+                                  candidate.substr(key.size()) == "_ms";
+        const std::size_t distance = missing_unit ? 0 : edit_distance(key, candidate);
         if (distance < best_distance) {
             best_distance = distance;
             best = candidate;

@@ -68,6 +68,8 @@ enum class ConsistencyScope { Connection, User, Key };
 struct CircuitBreakerConfig {
     std::uint32_t failures = 5;  // consecutive connect or probe failures that open the circuit
     std::chrono::milliseconds open{30000};
+
+    bool operator==(const CircuitBreakerConfig&) const = default;
 };
 
 struct RoutingConfig {
@@ -86,6 +88,8 @@ struct RoutingConfig {
     std::vector<std::string> write_functions;
     // Read the primary's VOLATILE user functions from pg_proc at start-up and on this schedule.
     std::chrono::milliseconds catalog_refresh_interval{60000};
+
+    bool operator==(const RoutingConfig&) const = default;
 };
 
 struct DatabaseConfig {

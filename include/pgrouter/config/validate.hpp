@@ -1,5 +1,6 @@
 // pgrouter/config/validate.hpp — cross-field checks on an already parsed Config (unique names,
-// size limits, auth method vs password kind). Pure: no YAML, no I/O, never throws.
+// size limits, auth method vs password kind, replicas, routing minimums, the health-check user).
+// Pure: no YAML, no I/O, never throws.
 #pragma once
 
 #include <functional>

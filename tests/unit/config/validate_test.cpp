@@ -203,6 +203,123 @@ TEST(ValidateConfig, UsesSourceLinesAndSkipsFailedKeys) {
     EXPECT_EQ(errors[0].line, 20);  // from the nearest recorded ancestor
 }
 
+TEST(ValidateRouting, DefaultsAreValid) {
+    Config config = valid_config();
+    config.users[0].server_password = "app";  // what the loader resolves; the prober needs it
+    config.databases[0].replicas.push_back(Address{"127.0.0.1", 5433});
+    EXPECT_TRUE(validate_config(config).empty()) << keys_of(validate_config(config));
+}
+
+TEST(ValidateRouting, MinimumsOfTheGlobalBlock) {
+    Config config = valid_config();
+    RoutingConfig& routing = config.routing;
+    routing.pin_after_write = std::chrono::milliseconds(0);  // allowed: no pinning window
+    routing.consistency_keys = 0;
+    routing.max_replica_lag = std::chrono::milliseconds(0);
+    routing.health_check_interval = std::chrono::milliseconds(9);
+    routing.circuit_breaker.failures = 0;
+    routing.circuit_breaker.open = std::chrono::milliseconds(0);
+    routing.catalog_refresh_interval = std::chrono::milliseconds(9);
+    // The database copies the global block, as the loader does: reported once, at the global key.
+    config.databases[0].routing = routing;
+    const std::vector<ConfigError> errors = validate_config(config);
+    ASSERT_EQ(errors.size(), 6u) << keys_of(errors);
+    EXPECT_EQ(errors[0].key, "routing.consistency_keys");
+    EXPECT_EQ(errors[1].key, "routing.max_replica_lag_ms");
+    EXPECT_EQ(errors[2].key, "routing.health_check_interval_ms");
+    EXPECT_EQ(errors[3].key, "routing.catalog_refresh_interval_ms");
+    EXPECT_EQ(errors[4].key, "routing.circuit_breaker.failures");
+    EXPECT_EQ(errors[5].key, "routing.circuit_breaker.open_ms");
+}
+
+TEST(ValidateRouting, DatabaseValuesAreCheckedWhereTheyDifferFromTheGlobalBlock) {
+    Config config = valid_config();
+    config.databases[0].routing.circuit_breaker.failures = 0;
+    config.databases[0].routing.write_functions = {"Audit"};
+    const std::vector<ConfigError> errors = validate_config(config);
+    ASSERT_EQ(errors.size(), 2u) << keys_of(errors);
+    EXPECT_EQ(errors[0].key, "databases.app.routing.circuit_breaker.failures");
+    EXPECT_EQ(errors[1].key, "databases.app.routing.write_functions[0]");
+    EXPECT_EQ(errors[1].message, "must be lower case (as PostgreSQL folds unquoted names)");
+}
+
+TEST(ValidateRouting, WriteFunctionNames) {
+    Config config = valid_config();
+    config.routing.write_functions = {"audit", "", "s.f", "f(int)", "audit", "ok_name"};
+    config.databases[0].routing = config.routing;
+    const std::vector<ConfigError> errors = validate_config(config);
+    ASSERT_EQ(errors.size(), 4u) << keys_of(errors);
+    EXPECT_EQ(errors[0].key, "routing.write_functions[1]");
+    EXPECT_EQ(errors[1].key, "routing.write_functions[2]");
+    EXPECT_EQ(errors[2].key, "routing.write_functions[3]");
+    EXPECT_EQ(errors[3].key, "routing.write_functions[4]");
+    // No SourceMap: the first one is named without a line.
+    EXPECT_EQ(errors[3].message, "'audit' is listed twice (first at routing.write_functions[0])");
+}
+
+TEST(ValidateReplicas, PrimaryRepeatsAndEmptyAddresses) {
+    Config config = valid_config();
+    config.users[0].server_password = "app";
+    std::vector<Address>& replicas = config.databases[0].replicas;
+    replicas.push_back(Address{"127.0.0.1", 5433});
+    replicas.push_back(Address{"127.0.0.1", 5432});  // the primary
+    replicas.push_back(Address{"127.0.0.1", 5433});  // again
+    replicas.push_back(Address{});
+    const std::vector<ConfigError> errors = validate_config(config);
+    ASSERT_EQ(errors.size(), 3u) << keys_of(errors);
+    EXPECT_EQ(errors[0].key, "databases.app.replicas[1]");
+    EXPECT_EQ(errors[1].key, "databases.app.replicas[2]");
+    EXPECT_EQ(errors[2].key, "databases.app.replicas[3]");
+    EXPECT_EQ(errors[2].message, "expected \"host:port\" with a port from 1 to 65535");
+}
+
+TEST(ValidateHealthCheckUser, WhoCanLogInToTheServers) {
+    UserConfig scram = user("s", AuthMethod::ScramSha256, kVerifier);
+    EXPECT_FALSE(can_log_in_to_servers(scram));
+    scram.server_password = "plain";
+    EXPECT_TRUE(can_log_in_to_servers(scram));
+    UserConfig hashed = user("h", AuthMethod::Md5, kMd5Hash);
+    hashed.server_password = std::string(kMd5Hash);
+    EXPECT_TRUE(can_log_in_to_servers(hashed));
+    EXPECT_TRUE(can_log_in_to_servers(user("t", AuthMethod::Trust, "")));
+}
+
+TEST(ValidateHealthCheckUser, DefaultIsTheFirstQualifyingUser) {
+    Config config = valid_config();
+    config.users[0] = user("scram", AuthMethod::ScramSha256, kVerifier);
+    EXPECT_EQ(default_health_check_user(config), "");
+    config.users.push_back(user("watcher", AuthMethod::Trust, ""));
+    config.users.push_back(user("other", AuthMethod::Trust, ""));
+    EXPECT_EQ(default_health_check_user(config), "watcher");
+}
+
+TEST(ValidateHealthCheckUser, ExplicitUserMustExistAndQualify) {
+    Config config = valid_config();
+    config.users[0].server_password = "app";
+    config.users.push_back(user("scram", AuthMethod::ScramSha256, kVerifier));
+    config.health_check_user = "app";
+    EXPECT_TRUE(validate_config(config).empty()) << keys_of(validate_config(config));
+    config.health_check_user = "nobody";
+    std::vector<ConfigError> errors = validate_config(config);
+    ASSERT_EQ(errors.size(), 1u) << keys_of(errors);
+    EXPECT_EQ(errors[0].message, "no user 'nobody' under users (users: app, scram)");
+    config.health_check_user = "scram";
+    errors = validate_config(config);
+    ASSERT_EQ(errors.size(), 1u) << keys_of(errors);
+    EXPECT_EQ(errors[0].key, "health_check_user");
+}
+
+TEST(ValidateHealthCheckUser, NeededOnlyWhenADatabaseHasReplicas) {
+    Config config = valid_config();
+    config.users[0] = user("scram", AuthMethod::ScramSha256, kVerifier);
+    EXPECT_TRUE(validate_config(config).empty()) << keys_of(validate_config(config));
+    config.databases.push_back(database("reports"));
+    config.databases[1].replicas.push_back(Address{"127.0.0.1", 5433});
+    const std::vector<ConfigError> errors = validate_config(config);
+    ASSERT_EQ(errors.size(), 1u) << keys_of(errors);
+    EXPECT_EQ(errors[0].key, "databases.reports.replicas");
+}
+
 TEST(SourceMap, LineOfWalksUpToTheNearestAncestor) {
     SourceMap source;
     source.record("users", 2);
