@@ -27,7 +27,9 @@ constexpr std::string_view kStopWords[] = {"into",   "for",    "with",  "insert"
 // Keywords PostgreSQL 15 lists as reserved or as column-name keywords: an unqualified one
 // followed by '(' is syntax (IN (...), EXISTS (...), COALESCE(...), x::numeric(10, 2), ...),
 // never a call of a user function, because a function name must be an identifier, an
-// unreserved keyword or a type-function keyword.
+// unreserved keyword or a type-function keyword. The ones that become calls (EXTRACT, POSITION,
+// TRIM, NORMALIZE) name pg_catalog's function explicitly. Checked with libpg_query: SELECT kw(1)
+// gives no unqualified FuncCall for any of them.
 constexpr std::string_view kParenKeywords[] = {
     "select",
     "from",
@@ -73,7 +75,6 @@ constexpr std::string_view kParenKeywords[] = {
     "nullif",
     "extract",
     "position",
-    "substring",
     "trim",
     "normalize",
     "grouping",
@@ -103,6 +104,7 @@ constexpr std::string_view kParenKeywords[] = {
 // like any function, hence scan_read()'s allow_builtin_calls switch.
 constexpr std::string_view kBuiltins[] = {
     "count",
+    "substring",  // SUBSTRING(a, b) is a plain call; only SUBSTRING(a FROM b) means pg_catalog's
     "sum",
     "avg",
     "min",
