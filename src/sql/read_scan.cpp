@@ -4,6 +4,7 @@
 // caller parses. No allocation, no parser.
 #include "pgrouter/sql/read_scan.hpp"
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 
@@ -13,7 +14,6 @@ namespace pgrouter::sql {
 namespace {
 
 using lex::iequals;
-using lex::is_ident_start;
 using lex::lower;
 
 constexpr std::size_t kNone = std::string_view::npos;
@@ -27,7 +27,9 @@ constexpr std::string_view kStopWords[] = {"into",   "for",    "with",  "insert"
 // Keywords PostgreSQL 15 lists as reserved or as column-name keywords: an unqualified one
 // followed by '(' is syntax (IN (...), EXISTS (...), COALESCE(...), x::numeric(10, 2), ...),
 // never a call of a user function, because a function name must be an identifier, an
-// unreserved keyword or a type-function keyword.
+// unreserved keyword or a type-function keyword. The ones that become calls (EXTRACT, POSITION,
+// TRIM, NORMALIZE) name pg_catalog's function explicitly. Checked with libpg_query: SELECT kw(1)
+// gives no unqualified FuncCall for any of them.
 constexpr std::string_view kParenKeywords[] = {
     "select",
     "from",
@@ -73,7 +75,6 @@ constexpr std::string_view kParenKeywords[] = {
     "nullif",
     "extract",
     "position",
-    "substring",
     "trim",
     "normalize",
     "grouping",
@@ -103,6 +104,7 @@ constexpr std::string_view kParenKeywords[] = {
 // like any function, hence scan_read()'s allow_builtin_calls switch.
 constexpr std::string_view kBuiltins[] = {
     "count",
+    "substring",  // SUBSTRING(a, b) is a plain call; only SUBSTRING(a FROM b) means pg_catalog's
     "sum",
     "avg",
     "min",
@@ -158,6 +160,29 @@ constexpr std::string_view kBuiltins[] = {
     "every",
 };
 
+// One table lookup per byte on the hot path instead of a chain of comparisons: bit 0 starts an
+// identifier (letters, '_', bytes >= 0x80), bit 1 continues one (those, digits and '$').
+constexpr std::array<unsigned char, 256> kCharClass = [] {
+    std::array<unsigned char, 256> table{};
+    for (int c = 0; c < 256; ++c) {
+        const char ch = static_cast<char>(c);
+        table[static_cast<std::size_t>(c)] = static_cast<unsigned char>(
+            (lex::is_ident_start(ch) ? 1 : 0) | (lex::is_ident_char(ch) ? 2 : 0));
+    }
+    return table;
+}();
+
+bool starts_ident(char c) noexcept {
+    return (kCharClass[static_cast<unsigned char>(c)] & 1) != 0;
+}
+
+std::size_t ident_end(std::string_view text, std::size_t pos) noexcept {
+    while (pos < text.size() && (kCharClass[static_cast<unsigned char>(text[pos])] & 2) != 0) {
+        ++pos;
+    }
+    return pos;
+}
+
 template <std::size_t N>
 bool listed(const std::string_view (&words)[N], std::string_view word) noexcept {
     for (std::string_view w : words) {
@@ -166,6 +191,24 @@ bool listed(const std::string_view (&words)[N], std::string_view word) noexcept 
         }
     }
     return false;
+}
+
+bool is_stop_word(std::string_view word) noexcept {
+    if (word.size() < 3 || word.size() > 9) {
+        return false;
+    }
+    switch (lower(word[0])) {  // the first letters of kStopWords
+        case 'i':
+        case 'f':
+        case 'w':
+        case 'u':
+        case 'd':
+        case 'm':
+        case 'r':
+            return listed(kStopWords, word);
+        default:
+            return false;
+    }
 }
 
 // Like lex::skip_blank, but kNone for a block comment that never ends (a syntax error, so the
@@ -252,10 +295,10 @@ ReadScan scan_read(std::string_view sql, bool allow_builtin_calls) noexcept {
         return kUnsure;
     }
     std::size_t pos = skip_blank(sql, 0);
-    if (pos == kNone || pos >= sql.size() || !is_ident_start(sql[pos])) {
+    if (pos == kNone || pos >= sql.size() || !starts_ident(sql[pos])) {
         return kUnsure;
     }
-    std::size_t end = lex::ident_end(sql, pos);
+    std::size_t end = ident_end(sql, pos);
     if (!iequals(sql.substr(pos, end - pos), "select")) {
         return kUnsure;
     }
@@ -278,8 +321,8 @@ ReadScan scan_read(std::string_view sql, bool allow_builtin_calls) noexcept {
             }
             return pos == sql.size() ? ReadScan::PlainRead : kUnsure;
         }
-        if (is_ident_start(c)) {
-            end = lex::ident_end(sql, pos);
+        if (starts_ident(c)) {
+            end = ident_end(sql, pos);
             const std::string_view word = sql.substr(pos, end - pos);
             if (end < sql.size() && word.size() == 1) {
                 const char prefix = lower(c);
@@ -296,7 +339,7 @@ ReadScan scan_read(std::string_view sql, bool allow_builtin_calls) noexcept {
                     continue;
                 }
             }
-            if (listed(kStopWords, word)) {
+            if (is_stop_word(word)) {
                 return kUnsure;
             }
             const std::size_t next = skip_blank(sql, end);

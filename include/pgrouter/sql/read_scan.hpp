@@ -20,7 +20,10 @@ enum class ReadScan {
 // (its meaning depends on standard_conforming_strings), U&'' / U&"" escapes, a lone '$' or a NUL
 // byte. Comments (nested /* */ and --), '' strings, E'' strings, dollar-quoted strings and quoted
 // identifiers are skipped the way PostgreSQL's lexer skips them, so words inside them never
-// count. Any text it is unsure about gives Unsure; a write is never PlainRead.
+// count. Any text it is unsure about gives Unsure; a write is never PlainRead. It does not check
+// syntax: a PlainRead text may still fail to parse, and then PostgreSQL runs none of it.
+// Like classify(), it cannot see functions reached without a call in the text (operators, casts,
+// views): a replica refuses a write such a function attempts, with an error.
 //
 // With `allow_builtin_calls` false, any function call at all gives Unsure. Pass false when the
 // primary's catalogue holds a VOLATILE user function (or the configured list a function) whose

@@ -47,6 +47,7 @@ const std::vector<std::string> kPlainReads = {
     "SELECT t.* FROM t, LATERAL (SELECT 1) s",
     "SELECT 1 UNION (SELECT 2) EXCEPT (SELECT 3)",
     "SELECT current_timestamp(3), localtimestamp",
+    "SELECT substring(s, 2, 3), substring(s FROM 2)",
 };
 
 // The tricky classes: none may ever be PlainRead.
@@ -121,6 +122,9 @@ TEST(ScanRead, HandsEverythingTrickyToTheParser) {
 }
 
 TEST(ScanRead, BuiltinCallsCanBeSwitchedOff) {
+    EXPECT_EQ(scan_read("SELECT substring(a, 2) FROM t"), ReadScan::PlainRead);
+    EXPECT_EQ(scan_read("SELECT substring(a, 2) FROM t", false), ReadScan::Unsure);
+    EXPECT_EQ(scan_read("SELECT extract(year FROM d), trim(a) FROM t", false), ReadScan::PlainRead);
     EXPECT_EQ(scan_read("SELECT count(*) FROM t"), ReadScan::PlainRead);
     EXPECT_EQ(scan_read("SELECT count(*) FROM t", false), ReadScan::Unsure);
     EXPECT_EQ(scan_read("SELECT a FROM t WHERE b IN (1) AND coalesce(c, 0) = 0", false),
@@ -135,12 +139,13 @@ TEST(ScanRead, BuiltinsAreNotPrimaryOnly) {
     }
 }
 
-// Names the parser gives calls that are keyword syntax in the text (EXTRACT, TRIM, AT TIME
-// ZONE, ...): the fast path accepts them without a function name being written.
+// Names of the calls the parser makes, always qualified with pg_catalog so that no user function
+// can stand in, for keyword syntax in the text (EXTRACT, TRIM, AT TIME ZONE, ...). SUBSTRING is
+// not one of them: SUBSTRING(a, b) is an unqualified call.
 bool from_keyword_syntax(std::string_view name) {
-    for (std::string_view n : {"extract", "substring", "position", "btrim", "ltrim", "rtrim",
-                               "normalize", "is_normalized", "timezone", "like_escape",
-                               "similar_to_escape", "overlaps", "overlay", "pg_collation_for"}) {
+    for (std::string_view n : {"extract", "position", "btrim", "ltrim", "rtrim", "normalize",
+                               "is_normalized", "timezone", "like_escape", "similar_to_escape",
+                               "overlaps", "overlay", "pg_collation_for"}) {
         if (n == name) {
             return true;
         }
