@@ -179,7 +179,8 @@ bool ClientSession::answer_without_server(const Request& request) {
                 return false;
             }
             serverless_batch_ = false;
-            writer.ready_for_query('I');
+            // Inside a transaction whose BEGIN pgrouter holds, the client is not idle.
+            writer.ready_for_query(held_failed_ ? 'E' : held_begin_.empty() ? 'I' : 'T');
             return true;
         default:
             return false;

@@ -268,7 +268,7 @@ void ClientSession::on_ready_for_query(link::ServerLink& link, const wire::Frame
         pending_settings_.erase(pending_settings_.begin());
     }
     if (link.tx().status() == 'I') {
-        if (link.wrote) {
+        if (link.wrote && routing_) {
             record_write(link);
         }
         if (!tx_settings_.empty() && !last_tag_rollback_) {
