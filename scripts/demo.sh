@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# scripts/demo.sh — THE main command in the README. Installs packages, builds Release, starts the
-# loopback topology (PostgreSQL 15 primary on 127.0.0.1:5432) and pgrouter on 127.0.0.1:6432 with
-# config/pgrouter.yaml, runs psql through pgrouter, then keeps both running until Ctrl-C and
-# removes everything it started. Owns that sequence only; the topology is scripts/local_topology.sh.
+# scripts/demo.sh — THE main command in the README. Installs packages, builds the pgrouter binary
+# (Release, in build-demo/, without the test suite), starts the loopback topology (PostgreSQL 15
+# primary on 127.0.0.1:5432, streaming replicas on 5433 and 5434) and pgrouter on 127.0.0.1:6432
+# with config/pgrouter.yaml, runs psql through pgrouter (a write, reads, a read after a write),
+# then keeps everything running until Ctrl-C and removes everything it started. Owns that
+# sequence only; the topology is scripts/local_topology.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 readonly kPgPort=5432
+readonly kReplicaPorts=(5433 5434)
 readonly kRouterPort=6432
 readonly kConfig=config/pgrouter.yaml
+# Its own build directory: only the binary, so a newcomer waits for pgrouter and not for the test
+# suite, and build/ (scripts/test.sh) keeps its own configuration.
+readonly kBuildDir=build-demo
 
 ./scripts/install_deps.sh
 
 port_in_use() {
     [ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
 }
-# config/pgrouter.yaml names these two ports, so the demo cannot move elsewhere.
-for port in "$kPgPort" "$kRouterPort"; do
+# config/pgrouter.yaml names these ports, so the demo cannot move elsewhere (local_topology.sh
+# puts the replicas on BASE_PORT+1 and +2).
+for port in "$kPgPort" "${kReplicaPorts[@]}" "$kRouterPort"; do
     if port_in_use "$port"; then
         echo "demo: port $port is already in use on this machine:" >&2
         ss -Hltnp "( sport = :$port )" >&2 || true
@@ -25,7 +32,10 @@ for port in "$kPgPort" "$kRouterPort"; do
     fi
 done
 
-./scripts/build.sh release
+cmake_args=(-DCMAKE_BUILD_TYPE=Release -DPGROUTER_TESTS=OFF)
+[ -f "$kBuildDir/CMakeCache.txt" ] || cmake_args+=(-G "Unix Makefiles")
+cmake -S . -B "$kBuildDir" "${cmake_args[@]}"
+cmake --build "$kBuildDir" --target pgrouter -j "$(nproc)"
 
 topology_dir=""
 router_pid=""
@@ -62,7 +72,7 @@ topology_dir=$(mktemp -d /tmp/pgrouter-demo.XXXXXX)
 ./scripts/local_topology.sh start "$topology_dir" "$kPgPort"
 
 router_log="$topology_dir/pgrouter.log"
-./build/pgrouter --config "$kConfig" >"$router_log" 2>&1 &
+"./$kBuildDir/pgrouter" --config "$kConfig" >"$router_log" 2>&1 &
 router_pid=$!
 
 for _ in $(seq 50); do
@@ -82,22 +92,38 @@ psql_router() {
     PGPASSWORD=app psql -X -h 127.0.0.1 -p "$kRouterPort" -U app -v ON_ERROR_STOP=1 "$@" app
 }
 
+# Every statement says which server ran it: inet_server_port() is 5432 on the primary and 5433 or
+# 5434 on a replica, pg_is_in_recovery() is true only on a replica. The demo prints what the
+# servers answer; which server that is, is pgrouter's routing decision (config: routing).
 echo
-echo "demo: who answered, asked through pgrouter:"
-psql_router -c "select inet_server_port(), pg_is_in_recovery(), current_user, version()"
+echo "demo: (a) a write through pgrouter goes to the primary:"
+psql_router -q <<'EOF'
+CREATE TABLE IF NOT EXISTS demo (id serial PRIMARY KEY, note text NOT NULL);
+INSERT INTO demo (note) VALUES ('written through pgrouter')
+    RETURNING id, inet_server_port() AS server_port, pg_is_in_recovery() AS on_replica;
+EOF
 
-echo "demo: a small transaction through pgrouter:"
-psql_router <<'EOF'
-BEGIN;
-CREATE TABLE IF NOT EXISTS demo_counter (id int PRIMARY KEY, hits int NOT NULL);
-INSERT INTO demo_counter VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET hits = demo_counter.hits + 1;
-SELECT id, hits FROM demo_counter;
-COMMIT;
+echo "demo: (b) reads from a client that has not written are spread over the replicas:"
+psql_router -q <<'EOF'
+SELECT 'read 1' AS read, inet_server_port() AS server_port, pg_is_in_recovery() AS on_replica;
+SELECT 'read 2' AS read, inet_server_port() AS server_port, pg_is_in_recovery() AS on_replica;
+SELECT 'read 3' AS read, inet_server_port() AS server_port, pg_is_in_recovery() AS on_replica;
+SELECT 'read 4' AS read, inet_server_port() AS server_port, pg_is_in_recovery() AS on_replica;
+EOF
+
+echo "demo: (c) a read right after a write, on the same connection, sees that write:"
+psql_router -q <<'EOF'
+INSERT INTO demo (note) VALUES ('read your writes')
+    RETURNING id, inet_server_port() AS server_port, pg_is_in_recovery() AS on_replica;
+SELECT count(*) AS rows, max(id) AS last_id, inet_server_port() AS server_port,
+       pg_is_in_recovery() AS on_replica
+    FROM demo;
 EOF
 
 cat <<EOF
 
-pgrouter is running on 127.0.0.1:$kRouterPort in front of PostgreSQL 15 on 127.0.0.1:$kPgPort.
+pgrouter is running on 127.0.0.1:$kRouterPort in front of PostgreSQL 15: the primary on
+127.0.0.1:$kPgPort, streaming replicas on ports ${kReplicaPorts[0]} and ${kReplicaPorts[1]}.
 Connect through it with:
 
     PGPASSWORD=app psql -h 127.0.0.1 -p $kRouterPort -U app app

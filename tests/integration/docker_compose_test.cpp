@@ -1,7 +1,10 @@
 // tests/integration/docker_compose_test.cpp — the docker-compose demo is wired consistently: the
 // services exist, pgrouter is built from the repo's Dockerfile with config/pgrouter.docker.yaml
 // mounted where its entrypoint reads it, and that config loads and points at the postgres
-// service with the credentials that service creates. Reads files only; runs no container.
+// service (the primary) with the credentials that service creates, and at replica services
+// that copy that primary through a slot and role the primary's init script creates. Reads files
+// only; runs no container.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -166,6 +169,29 @@ int postgres_listen_port(const YAML::Node& service) {
     return 5432;
 }
 
+// depends_on: as a list of names or as a map of name -> {condition: ...}.
+std::vector<std::string> dependencies(const YAML::Node& service) {
+    std::vector<std::string> out;
+    if (!service.IsDefined() || !service["depends_on"].IsDefined()) {
+        return out;
+    }
+    const YAML::Node deps = service["depends_on"];
+    if (deps.IsSequence()) {
+        for (const YAML::Node& item : deps) {
+            out.push_back(item.as<std::string>());
+        }
+    } else if (deps.IsMap()) {
+        for (auto it = deps.begin(); it != deps.end(); ++it) {
+            out.push_back(it->first.as<std::string>());
+        }
+    }
+    return out;
+}
+
+bool contains(const std::vector<std::string>& list, const std::string& value) {
+    return std::find(list.begin(), list.end(), value) != list.end();
+}
+
 class DockerCompose : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -188,9 +214,10 @@ protected:
     YAML::Node services_;
 };
 
-TEST_F(DockerCompose, HasPostgresAndPgrouterServices) {
-    EXPECT_TRUE(service("postgres").IsMap());
-    EXPECT_TRUE(service("pgrouter").IsMap());
+TEST_F(DockerCompose, HasPrimaryReplicasAndPgrouterServices) {
+    for (const char* name : {"postgres", "replica1", "replica2", "pgrouter"}) {
+        EXPECT_TRUE(service(name).IsMap()) << "no service " << name;
+    }
 }
 
 TEST_F(DockerCompose, PgrouterIsBuiltFromTheRepoDockerfile) {
@@ -246,12 +273,19 @@ TEST_F(DockerCompose, DockerConfigLoadsAndPointsAtThePostgresService) {
     ASSERT_FALSE(cfg.databases.empty());
     ASSERT_FALSE(cfg.users.empty());
 
+    const std::vector<std::string> router_deps = dependencies(service("pgrouter"));
     for (const config::DatabaseConfig& db : cfg.databases) {
-        const YAML::Node target = service(db.primary.host);
-        ASSERT_TRUE(target.IsMap())
-            << db.name << ": primary host '" << db.primary.host << "' is not a compose service";
-        EXPECT_EQ(db.primary.port, postgres_listen_port(target))
-            << db.name << ": the service does not listen on that port";
+        std::vector<config::Address> servers = {db.primary};
+        servers.insert(servers.end(), db.replicas.begin(), db.replicas.end());
+        for (const config::Address& server : servers) {
+            const YAML::Node target = service(server.host);
+            ASSERT_TRUE(target.IsMap())
+                << db.name << ": host '" << server.host << "' is not a compose service";
+            EXPECT_EQ(server.port, postgres_listen_port(target))
+                << db.name << ": service " << server.host << " does not listen on that port";
+            EXPECT_TRUE(contains(router_deps, server.host))
+                << "pgrouter does not wait for (depends_on) " << server.host;
+        }
     }
 
     // pgrouter must be reachable through the published port.
@@ -269,6 +303,68 @@ TEST_F(DockerCompose, DockerConfigLoadsAndPointsAtThePostgresService) {
                     container == std::to_string(cfg.listen.port) + "/tcp";
     }
     EXPECT_TRUE(published) << "port " << cfg.listen.port << " is not published";
+}
+
+// Each configured replica is a service that copies the configured primary: its entrypoint is the
+// mounted docker/replica-entrypoint.sh, PRIMARY_HOST names the primary's service, and the slot and
+// the replication role's password it uses are the ones docker/primary-init.sh creates on the
+// primary (which must be mounted as an init script of the primary's service).
+TEST_F(DockerCompose, ReplicasStreamFromTheConfiguredPrimary) {
+    const config::LoadResult loaded =
+        config::load_config_file((kSource / "config" / "pgrouter.docker.yaml").string());
+    ASSERT_TRUE(loaded.ok());
+    const config::Config& cfg = *loaded.config;
+    const std::string init_script = read_text(kSource / "docker" / "primary-init.sh");
+    ASSERT_FALSE(init_script.empty()) << "docker/primary-init.sh is missing";
+    const std::regex role_password(
+        R"(CREATE ROLE (\w+) WITH REPLICATION LOGIN PASSWORD '([^']*)')");
+    std::smatch role;
+    ASSERT_TRUE(std::regex_search(init_script, role, role_password))
+        << "docker/primary-init.sh creates no replication role";
+
+    std::size_t replicas = 0;
+    for (const config::DatabaseConfig& db : cfg.databases) {
+        const YAML::Node primary = service(db.primary.host);
+        bool init_mounted = false;
+        for (const Mount& m : mounts(primary)) {
+            init_mounted = init_mounted || (normalized(m.source) == "docker/primary-init.sh" &&
+                                            m.target.rfind("/docker-entrypoint-initdb.d/", 0) == 0);
+        }
+        EXPECT_TRUE(init_mounted) << db.primary.host
+                                  << " does not run docker/primary-init.sh as an init script";
+        for (const config::Address& address : db.replicas) {
+            ++replicas;
+            const YAML::Node replica = service(address.host);
+            ASSERT_TRUE(replica.IsMap()) << address.host << " is not a compose service";
+            EXPECT_NE(address.host, db.primary.host) << db.name << ": replica is the primary";
+            EXPECT_EQ(env_value(replica, "PRIMARY_HOST").value_or(""), db.primary.host)
+                << address.host << " does not copy " << db.primary.host;
+            EXPECT_EQ(env_value(replica, "REPLICATION_USER").value_or("replicator"), role[1].str())
+                << address.host << ": not the replication role docker/primary-init.sh creates";
+            EXPECT_EQ(env_value(replica, "PGPASSWORD").value_or(""), role[2].str())
+                << address.host << ": PGPASSWORD is not the replication role's password";
+            const std::string slot = env_value(replica, "REPLICA_SLOT").value_or("");
+            EXPECT_NE(init_script.find("pg_create_physical_replication_slot('" + slot + "'"),
+                      std::string::npos)
+                << address.host << ": docker/primary-init.sh creates no slot '" << slot << "'";
+            EXPECT_TRUE(contains(dependencies(replica), db.primary.host))
+                << address.host << " must start after (depends_on) " << db.primary.host;
+
+            // The entrypoint runs the mounted script.
+            std::string script_target;
+            for (const Mount& m : mounts(replica)) {
+                if (normalized(m.source) == "docker/replica-entrypoint.sh") {
+                    script_target = m.target;
+                }
+            }
+            ASSERT_FALSE(script_target.empty())
+                << address.host << " does not mount docker/replica-entrypoint.sh";
+            EXPECT_TRUE(contains(words(replica["entrypoint"]), script_target))
+                << address.host << "'s entrypoint does not run " << script_target;
+        }
+    }
+    EXPECT_GE(replicas, 2U) << "the demo config names fewer than two replicas";
+    EXPECT_TRUE(fs::is_regular_file(kSource / "docker" / "replica-entrypoint.sh"));
 }
 
 TEST_F(DockerCompose, CredentialsMatchWhatThePostgresServiceCreates) {

@@ -201,6 +201,8 @@ bool port_accepts(std::uint16_t port) {
 std::string substitute(std::string yaml, std::uint16_t listen_port) {
     replace_all(yaml, "{{listen}}", "127.0.0.1:" + std::to_string(listen_port));
     replace_all(yaml, "{{primary}}", "127.0.0.1:" + std::to_string(topology().primary_port));
+    replace_all(yaml, "{{replica1}}", "127.0.0.1:" + std::to_string(topology().replica1_port));
+    replace_all(yaml, "{{replica2}}", "127.0.0.1:" + std::to_string(topology().replica2_port));
     return yaml;
 }
 

@@ -31,7 +31,8 @@ std::uint16_t free_port();
 // True when something accepts TCP connections on 127.0.0.1:`port`.
 bool port_accepts(std::uint16_t port);
 
-// `{{listen}}` -> "127.0.0.1:<listen_port>", `{{primary}}` -> "127.0.0.1:<PRIMARY_PORT>".
+// `{{listen}}` -> "127.0.0.1:<listen_port>", `{{primary}}` -> "127.0.0.1:<PRIMARY_PORT>",
+// `{{replica1}}`/`{{replica2}}` -> "127.0.0.1:<REPLICA1_PORT>"/"127.0.0.1:<REPLICA2_PORT>".
 std::string substitute(std::string yaml, std::uint16_t listen_port);
 
 class PgrouterProcess {

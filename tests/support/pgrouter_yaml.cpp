@@ -48,9 +48,16 @@ std::string base_yaml(const RouterOptions& o) {
     y += "  - {name: scramonly, auth: scram-sha-256, password: " +
          quoted(topology().scramonly_verifier) + "}\n";
     y += "databases:\n";
-    for (const char* db : {"app", "app2"}) {
-        y += std::string("  ") + db + ": {dbname: " + db +
-             ", primary: \"{{primary}}\", on_session_state: " + o.on_session_state + "}\n";
+    for (const std::string db : {"app", "app2"}) {
+        y += "  " + db + ": {dbname: " + db +
+             ", primary: \"{{primary}}\", on_session_state: " + o.on_session_state;
+        if (o.with_replicas) {
+            y += ", replicas: [\"{{replica1}}\", \"{{replica2}}\"]";
+        }
+        if (db == "app" && !o.app_routing_yaml.empty()) {
+            y += ", routing: " + o.app_routing_yaml;
+        }
+        y += "}\n";
     }
     y += "limits:\n";
     y += "  max_startup_packet_bytes: " + num(o.max_startup_packet_bytes) + "\n";
@@ -62,6 +69,12 @@ std::string base_yaml(const RouterOptions& o) {
     y += "log:\n";
     y += "  level: " + o.log_level + "\n";
     y += std::string("  connections: ") + (o.log_connections ? "true" : "false") + "\n";
+    if (!o.routing_yaml.empty()) {
+        y += o.routing_yaml;
+        if (y.back() != '\n') {
+            y += "\n";
+        }
+    }
     return y;
 }
 

@@ -32,13 +32,23 @@ struct RouterOptions {
     bool server_check_idle = true;
     std::string log_level = "info";
     bool log_connections = true;
+    // Routing (issue 7). The defaults render no replicas and no routing keys at all, i.e. the
+    // YAML every test used before there were replicas.
+    // true: databases app and app2 get `replicas: ["{{replica1}}", "{{replica2}}"]`.
+    bool with_replicas = false;
+    // A whole top-level block starting with "routing:\n", appended verbatim when not empty, e.g.
+    // "routing:\n  read_from: any\n  pin_after_write_ms: 0\n".
+    std::string routing_yaml;
+    // Database app's own `routing:` value as a flow mapping, e.g. "{ read_from: any }" (not empty:
+    // rendered as `routing: { read_from: any }` inside app's entry).
+    std::string app_routing_yaml;
 };
 
 // listen {{listen}}; users app (scram-sha-256, password app, server_password app), md5user (md5,
 // md5pw), plainuser (scram-sha-256 to the client, plainpw; PostgreSQL asks it for a cleartext
 // password), trustuser (trust, no password), scramonly (scram-sha-256 with only the topology's
 // SCRAM verifier: pass-through); databases app and app2 on {{primary}}, both with
-// `options.on_session_state`.
+// `options.on_session_state` (and {{replica1}}, {{replica2}} with `options.with_replicas`).
 std::string base_yaml(const RouterOptions& options = {});
 
 // `yaml` without the lines that set `key` (at any indentation, e.g. "max_message_bytes"), so that

@@ -39,6 +39,15 @@ std::string required(const Topology& t, const std::string& key, const std::strin
     return it->second;
 }
 
+std::uint16_t required_port(const Topology& t, const std::string& key, const std::string& path) {
+    const std::string port = required(t, key, path);
+    const long port_number = std::strtol(port.c_str(), nullptr, 10);
+    if (port_number <= 0 || port_number > 65535) {
+        die(path + ": " + key + " is not a port: " + port);
+    }
+    return static_cast<std::uint16_t>(port_number);
+}
+
 Topology load() {
     const std::string path = env_path();
     std::ifstream in(path);
@@ -58,12 +67,15 @@ Topology load() {
         t.values[line.substr(0, eq)] = line.substr(eq + 1);
     }
     t.pghost = required(t, "PGHOST", path);
-    const std::string port = required(t, "PRIMARY_PORT", path);
-    const long port_number = std::strtol(port.c_str(), nullptr, 10);
-    if (port_number <= 0 || port_number > 65535) {
-        die(path + ": PRIMARY_PORT is not a port: " + port);
-    }
-    t.primary_port = static_cast<std::uint16_t>(port_number);
+    t.primary_port = required_port(t, "PRIMARY_PORT", path);
+    t.primary_data = required(t, "PRIMARY_DATA", path);
+    // A topology.env without these was written before the topology had replicas: starting the
+    // topology again (same command) adds them.
+    t.replica1_port = required_port(t, "REPLICA1_PORT", path);
+    t.replica2_port = required_port(t, "REPLICA2_PORT", path);
+    t.replica1_data = required(t, "REPLICA1_DATA", path);
+    t.replica2_data = required(t, "REPLICA2_DATA", path);
+    t.replica_ports = {t.replica1_port, t.replica2_port};
     t.pg_bin = required(t, "PG_BIN", path);
     t.topology_dir = required(t, "TOPOLOGY_DIR", path);
     t.scramonly_verifier = required(t, "SCRAMONLY_VERIFIER", path);
@@ -91,10 +103,15 @@ std::string conninfo_quote(std::string_view value) {
 
 std::string direct_conninfo(std::string_view user, std::string_view password, std::string_view db,
                             std::string_view extra) {
+    return direct_conninfo_port(topology().primary_port, user, password, db, extra);
+}
+
+std::string direct_conninfo_port(std::uint16_t port, std::string_view user,
+                                 std::string_view password, std::string_view db,
+                                 std::string_view extra) {
     const Topology& t = topology();
-    std::string out = "host=" + conninfo_quote(t.pghost) +
-                      " port=" + std::to_string(t.primary_port) + " user=" + conninfo_quote(user) +
-                      " dbname=" + conninfo_quote(db) +
+    std::string out = "host=" + conninfo_quote(t.pghost) + " port=" + std::to_string(port) +
+                      " user=" + conninfo_quote(user) + " dbname=" + conninfo_quote(db) +
                       " connect_timeout=10 gssencmode=disable sslmode=disable";
     if (!password.empty()) {
         out += " password=" + conninfo_quote(password);
@@ -104,6 +121,12 @@ std::string direct_conninfo(std::string_view user, std::string_view password, st
         out += extra;
     }
     return out;
+}
+
+std::string superuser_conninfo(std::uint16_t port, std::string_view db) {
+    // A host starting with '/' is a socket directory to libpq.
+    return "host=" + conninfo_quote(topology().topology_dir) + " port=" + std::to_string(port) +
+           " user=postgres dbname=" + conninfo_quote(db) + " connect_timeout=10";
 }
 
 }  // namespace pgrouter::test

@@ -6,14 +6,23 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pgrouter::test {
 
+// One primary and two streaming replicas (scripts/local_topology.sh: replicaN on BASE_PORT+N,
+// each streaming through its own replication slot).
 struct Topology {
-    std::string pghost;              // PGHOST, e.g. "127.0.0.1"
-    std::uint16_t primary_port = 0;  // PRIMARY_PORT
-    std::string pg_bin;              // PG_BIN
-    std::string topology_dir;        // TOPOLOGY_DIR
+    std::string pghost;                        // PGHOST, e.g. "127.0.0.1"
+    std::uint16_t primary_port = 0;            // PRIMARY_PORT
+    std::string primary_data;                  // PRIMARY_DATA: the primary's data directory
+    std::uint16_t replica1_port = 0;           // REPLICA1_PORT
+    std::uint16_t replica2_port = 0;           // REPLICA2_PORT
+    std::string replica1_data;                 // REPLICA1_DATA
+    std::string replica2_data;                 // REPLICA2_DATA
+    std::vector<std::uint16_t> replica_ports;  // {replica1_port, replica2_port}
+    std::string pg_bin;                        // PG_BIN
+    std::string topology_dir;                  // TOPOLOGY_DIR
     std::string scramonly_verifier;  // SCRAMONLY_VERIFIER: scramonly's pg_authid.rolpassword
     std::map<std::string, std::string, std::less<>> values;  // every KEY=VALUE line
 };
@@ -27,6 +36,15 @@ const Topology& topology();
 // quoted, so passwords may contain spaces or quotes. `extra` is appended verbatim.
 std::string direct_conninfo(std::string_view user, std::string_view password, std::string_view db,
                             std::string_view extra = "");
+
+// The same over TCP to any node of the topology (e.g. topology().replica1_port).
+std::string direct_conninfo_port(std::uint16_t port, std::string_view user,
+                                 std::string_view password, std::string_view db,
+                                 std::string_view extra = "");
+
+// The superuser `postgres` on node `port` over the Unix socket in TOPOLOGY_DIR (trusted, no
+// password): for what only a superuser may do, e.g. pg_wal_replay_pause() on a replica.
+std::string superuser_conninfo(std::uint16_t port, std::string_view db = "postgres");
 
 // Quotes one conninfo value ('a b' -> 'a\ b' style, as libpq's conninfo parser expects).
 std::string conninfo_quote(std::string_view value);
