@@ -393,8 +393,11 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
             }
         }
         if (!answer_without_server(request) && !answer_locally(request)) {
-            if (attached() != nullptr && !accepts(*attached(), request)) {
-                // A replica link and a request that may write: the replica finishes first.
+            if (attached() != nullptr && !accepts(*attached(), request) &&
+                !attached()->tx().batch_open()) {
+                // A replica link and a request that may write: the replica finishes first. (In
+                // the middle of an extended-protocol batch the unit cannot move: the replica
+                // refuses a write itself, with 25006.)
                 finish_unit(*attached(), last_type);
                 if (!co_await wait_for_link(false)) {
                     co_return false;
@@ -406,6 +409,12 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                     co_await send_client(replies_);
                     replies_.clear();
                 }
+                // An extended-protocol unit goes to one server up to its Sync: a read that
+                // opens it goes to a replica only if nothing after it in the unit may write.
+                unit_writes_ = routing_ && request.type != wire::frontend::kQuery &&
+                               request.route.access == routing::Access::Read &&
+                               unit_may_write(data.subspan(batch + r.frame.bytes.size()),
+                                              max_message);
                 first_statement_reads_ =
                     request.begin && routing_ &&
                     topology_->routing.transactions ==
@@ -413,6 +422,7 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                     first_statement_reads(data.subspan(batch + r.frame.bytes.size()), max_message);
                 Attach attached_now = co_await attach(request);
                 first_statement_reads_ = false;
+                unit_writes_ = false;
                 if (attached_now == Attach::Failed) {
                     co_return false;
                 }
@@ -436,6 +446,10 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                 link.tx_ending = false;
             } else if (request.ends_tx) {
                 link.tx_ending = true;
+            }
+            if (request.type == wire::frontend::kParse && request.name.empty()) {
+                statements_.unnamed_access = static_cast<std::uint8_t>(request.route.access);
+                statements_.unnamed_may_modify = request.may_modify;
             }
             rewrite(r.frame, request);
             last_type = request.type;
@@ -484,6 +498,25 @@ bool ClientSession::first_statement_reads(std::span<const std::uint8_t> rest,
     return false;
 }
 
+bool ClientSession::unit_may_write(std::span<const std::uint8_t> rest, std::size_t max_message) {
+    while (!rest.empty()) {
+        wire::DecodeResult r = wire::decode_frame(rest, max_message);
+        if (r.status != wire::DecodeStatus::Complete) {
+            return false;  // the rest has not arrived: if it writes, the replica refuses it
+        }
+        if (r.frame.type == wire::frontend::kSync) {
+            return false;
+        }
+        Request next = understand(r.frame, false, statements_, transaction_mode_,
+                                  rt_.statements(), routing_context());
+        if (!next.valid || (!next.neutral && next.route.access != routing::Access::Read)) {
+            return true;
+        }
+        rest = rest.subspan(r.frame.bytes.size());
+    }
+    return false;
+}
+
 awaitable<bool> ClientSession::start_stream(const wire::DecodeResult& head, bool& started) {
     auto data = from_client_.data();
     wire::Frame frame{head.type, data};
@@ -492,7 +525,8 @@ awaitable<bool> ClientSession::start_stream(const wire::DecodeResult& head, bool
     if (!request.valid) {
         co_return true;  // the head is not all here yet (a Bind's names): read on
     }
-    if (attached() != nullptr && !accepts(*attached(), request)) {
+    if (attached() != nullptr && !accepts(*attached(), request) &&
+        !attached()->tx().batch_open()) {
         if (!co_await wait_for_link(false)) {
             co_return false;
         }

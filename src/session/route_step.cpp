@@ -69,6 +69,10 @@ std::span<const routing::ServerStatus> ClientSession::snapshot_status() {
 
 routing::RouteRequest ClientSession::transaction_request(const Request& request) const {
     routing::RouteRequest out = route_request(request);
+    if (unit_writes_) {
+        out.access = routing::Access::Write;
+        out.cause = routing::WriteCause::Statement;
+    }
     if (first_statement_reads_ && out.access == routing::Access::Transaction) {
         out.access = routing::Access::ReadOnlyTransaction;  // BEGIN; SELECT ... in one batch
         return out;
@@ -259,6 +263,7 @@ void ClientSession::on_lsn_row(link::ServerLink& link, const wire::Frame& frame)
     auto lsn = health::parse_lsn(
         std::string_view(reinterpret_cast<const char*>(body.data() + 6),
                          static_cast<std::size_t>(length)));
+    SPDLOG_DEBUG("{} wal position after write: {}", tag(), lsn ? health::format_lsn(*lsn) : "?");
     if (!lsn || !wrote_) {
         return;
     }

@@ -215,8 +215,15 @@ Request understand(const wire::Frame& frame, bool partial, const ClientStatement
                 request.route.access = static_cast<Access>(request.prepared->route_access);
                 request.route.cause = static_cast<WriteCause>(request.prepared->route_cause);
                 request.may_modify = request.prepared->may_modify;
+            } else if (bind->statement.empty()) {
+                // The unnamed statement: it lives on the connection its Parse went to, so a Bind
+                // follows it there; opening a unit it goes where the last unnamed Parse went.
+                request.neutral = true;
+                request.route.access = static_cast<Access>(statements.unnamed_access);
+                request.route.cause = WriteCause::Statement;
+                request.may_modify = statements.unnamed_may_modify;
             } else {
-                // The unnamed statement (or one pgrouter does not know): primary, to be safe.
+                // A statement pgrouter does not know (the server reports 26000): primary.
                 request.may_modify = true;
             }
             break;

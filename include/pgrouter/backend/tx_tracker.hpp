@@ -28,6 +28,8 @@ public:
         return expected_ready_ > 0 || batch_open_ || status_ != 'I';
     }
     char status() const noexcept { return status_; }
+    // Extended-protocol messages have been sent since the last Sync.
+    bool batch_open() const noexcept { return batch_open_; }
     std::uint32_t expected_ready() const noexcept { return expected_ready_; }
     // A new server connection starts with nothing in flight.
     void reset() noexcept { *this = TxTracker{}; }

@@ -65,6 +65,8 @@ private:
     // by_first_statement: whether the first statement after a BEGIN, further on in `rest` (the
     // batch's remaining bytes), is a read.
     bool first_statement_reads(std::span<const std::uint8_t> rest, std::size_t max_message);
+    // Whether a message further on in the same extended-protocol unit (up to its Sync) may write.
+    bool unit_may_write(std::span<const std::uint8_t> rest, std::size_t max_message);
     awaitable<bool> flush_to_server();
     awaitable<void> send_client(std::span<const std::uint8_t> bytes);
     awaitable<void> send_error(std::string_view severity, std::string_view sqlstate,
@@ -215,6 +217,7 @@ private:
     std::string held_begin_;   // a BEGIN pgrouter answered; sent before the next statement
     bool held_failed_ = false;  // that transaction failed before reaching a server
     bool first_statement_reads_ = false;  // attach(): a BEGIN whose first statement reads
+    bool unit_writes_ = false;            // attach(): a read opening a unit that also writes
     bool skip_until_sync_ = false;  // a refused extended-protocol batch
     char skip_status_ = 'I';
     // Read-your-writes, connection scope.

@@ -26,6 +26,11 @@ public:
     void clear() noexcept { by_name_.clear(); }
     std::size_t size() const noexcept { return by_name_.size(); }
 
+    // Where the client's last unnamed Parse was routed (routing::Access value): a Bind of the
+    // unnamed statement that opens a unit of work follows it.
+    std::uint8_t unnamed_access = 1;
+    bool unnamed_may_modify = true;
+
 private:
     std::unordered_map<std::string, std::shared_ptr<const PreparedStatement>> by_name_;
 };
