@@ -122,6 +122,11 @@ void ServerLink::reuse(pool::BackendLease lease, std::size_t server) {
     wrote = false;
     lsn_queries = 0;
     counts_in_flight = false;
+    retryable = false;
+    replay.clear();
+    replay_readies = 0;
+    answered = false;
+    retry = false;
 }
 
 ServerLink::~ServerLink() {

@@ -519,6 +519,19 @@ config::Address Prober::Impl::catalog_target(std::size_t database) const {
             return replica;
         }
     }
+    // No primary answers: a replica's copy keeps reads with functions on the replicas.
+    auto reachable = [&](const config::Address& address) {
+        const health::ServerHealth* health = board_.find(address);
+        return health != nullptr && health->reachable();
+    };
+    if (reachable(config.primary)) {
+        return config.primary;
+    }
+    for (const auto& replica : config.replicas) {
+        if (reachable(replica)) {
+            return replica;
+        }
+    }
     return config.primary;
 }
 

@@ -247,6 +247,9 @@ awaitable<void> ClientSession::serve(bool readable) {
     const std::size_t max_message = rt_.config().limits.max_message_bytes;
     error_code ec;
     while (!closing_ && !ec) {
+        if (!replay_.empty() && attached() == nullptr && client_stream_remaining_ == 0) {
+            take_replay();
+        }
         if (client_stream_remaining_ > 0 && !from_client_.empty()) {
             // The rest of a large message goes to the server as it arrives.
             std::size_t take = std::min(client_stream_remaining_, from_client_.size());
@@ -289,6 +292,9 @@ awaitable<void> ClientSession::serve(bool readable) {
         }
         if (from_client_.empty()) {
             from_client_.release_to_cache(kClientReadChunk);
+            if (!replay_.empty() && attached() == nullptr) {
+                continue;  // a read to send again first
+            }
             if (!readable) {
                 if (attached() == nullptr && client_stream_remaining_ == 0) {
                     // Between transactions: wait without this coroutine (an idle client then
@@ -303,6 +309,11 @@ awaitable<void> ClientSession::serve(bool readable) {
                 co_await client_.async_wait(Socket::wait_read,
                                             asio::redirect_error(use_awaitable, ec));
                 waiting_in_frame_ = false;
+                if (ec == asio::error::operation_aborted && replay_requested_ && !closing_) {
+                    replay_requested_ = false;
+                    ec = {};
+                    continue;  // a read to send again (take_replay at the top)
+                }
                 if (ec == asio::error::operation_aborted && trim_requested_ && !closing_) {
                     trim_requested_ = false;
                     ec = {};
@@ -352,6 +363,10 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
     bool terminate = false;
     const char* violation = nullptr;
     char last_type = 0;
+    // The unit of a replica read attached in this batch, kept to be sent again if need be.
+    const link::ServerLink* retry_link = nullptr;
+    std::size_t retry_from = 0;
+    std::uint32_t retry_readies = 0;
     replies_.clear();
     while (batch < data.size()) {
         // The first message was framed by serve(); do not frame it twice.
@@ -430,6 +445,12 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                     batch += r.frame.bytes.size();
                     continue;
                 }
+                link::ServerLink& fresh = *attached();
+                fresh.retryable =
+                    fresh.on_replica && !fresh.explicit_tx && client_stream_remaining_ == 0;
+                retry_from = batch;
+                retry_link = &fresh;
+                retry_readies = 0;
             }
             batch_base_ = batch;
             link::ServerLink& link = *attached();
@@ -451,6 +472,16 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                 statements_.unnamed_access = static_cast<std::uint8_t>(request.route.access);
                 statements_.unnamed_may_modify = request.may_modify;
             }
+            if (link.retryable &&
+                ((request.type == wire::frontend::kParse && !request.name.empty()) ||
+                 request.type == wire::frontend::kFunctionCall ||
+                 request.type == wire::frontend::kCopyData ||
+                 request.type == wire::frontend::kCopyDone ||
+                 request.type == wire::frontend::kCopyFail)) {
+                link.retryable = false;  // sending it twice would not be the same
+            }
+            retry_readies += request.type == wire::frontend::kQuery ||
+                             request.type == wire::frontend::kSync;
             rewrite(r.frame, request);
             last_type = request.type;
         }
@@ -461,7 +492,18 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
         co_return false;
     }
     if (attached() != nullptr) {
-        finish_unit(*attached(), last_type);
+        link::ServerLink& link = *attached();
+        constexpr std::size_t kMaxReplay = 64 * 1024;
+        if (&link == retry_link && link.retryable && batch - retry_from <= kMaxReplay &&
+            (last_type == wire::frontend::kQuery || last_type == wire::frontend::kSync)) {
+            link.replay.assign(data.begin() + static_cast<std::ptrdiff_t>(retry_from),
+                               data.begin() + static_cast<std::ptrdiff_t>(batch));
+            link.replay_readies = retry_readies;
+        } else {
+            link.retryable = false;
+            link.replay.clear();  // more than the unit it was kept for
+        }
+        finish_unit(link, last_type);
         if (!co_await flush_to_server()) {
             co_return false;
         }
@@ -573,8 +615,9 @@ awaitable<bool> ClientSession::flush_to_server() {
     }
     link->out().clear();
     if (ec && !link->lost) {
-        // The pump reports the loss to the client and closes the session.
+        // The pump sends an unanswered read elsewhere, or reports the loss and closes.
         link->lost = true;
+        link->retry = !link->replay.empty() && !link->answered;
         error_code ignored;
         link->socket().cancel(ignored);
     }

@@ -64,6 +64,10 @@ std::span<const routing::ServerStatus> ClientSession::snapshot_status() {
     for (std::size_t i = 0; i < health_.size(); ++i) {
         status_[i] = health_[i] != nullptr ? health_[i]->status(now) : routing::ServerStatus{};
     }
+    if (avoid_server_ < status_.size()) {
+        status_[avoid_server_].available = false;  // it just failed a read: not again
+        avoid_server_ = SIZE_MAX;
+    }
     return status_;
 }
 
@@ -175,6 +179,35 @@ awaitable<bool> ClientSession::wait_for_link(bool until_idle) {
         waiting_for_link_ = false;
     }
     co_return !closing_;
+}
+
+void ClientSession::retry_elsewhere(link::ServerLink& link) {
+    SPDLOG_INFO("{} {} failed before answering a read; sending it to another server", tag(),
+                topology_->servers[link.server()].to_string());
+    if (health_[link.server()] != nullptr) {
+        health_[link.server()]->record_failure(health::Clock::now());
+    }
+    replay_.swap(link.replay);
+    replay_readies_ = link.replay_readies;
+    avoid_server_ = link.server();
+    if (waiting_in_frame_) {
+        replay_requested_ = true;
+        error_code ignored;
+        client_.cancel(ignored);
+    }
+}
+
+void ClientSession::take_replay() {
+    // Rare: the unit goes back in front of whatever the client sent meanwhile.
+    std::vector<std::uint8_t> rest(from_client_.data().begin(), from_client_.data().end());
+    from_client_.consume(rest.size());
+    auto space = from_client_.prepare(replay_.size() + rest.size());
+    std::copy(replay_.begin(), replay_.end(), space.begin());
+    std::copy(rest.begin(), rest.end(), space.begin() + static_cast<std::ptrdiff_t>(replay_.size()));
+    from_client_.commit(replay_.size() + rest.size());
+    ready_sent_ -= replay_readies_;  // they are counted again when sent again
+    replay_.clear();
+    replay_readies_ = 0;
 }
 
 void ClientSession::wake_reader() {

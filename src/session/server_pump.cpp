@@ -21,6 +21,17 @@ bool streamable(char type) {
     return type == wire::backend::kDataRow || type == wire::backend::kCopyData;
 }
 
+// Failures of a read that another server can answer as well: the server shutting down or
+// crashing, or a replica cancelling the read for a recovery conflict.
+bool retryable_failure(const wire::Frame& frame) {
+    auto fields = wire::parse_error_fields(frame);
+    if (!fields) {
+        return false;
+    }
+    std::string_view code = fields->sqlstate;
+    return code == "57P01" || code == "57P02" || code == "57P03" || code == "40001";
+}
+
 }  // namespace
 
 void ClientSession::detach(const link::ServerLink& link) {
@@ -42,6 +53,13 @@ awaitable<void> ClientSession::pump(std::shared_ptr<link::ServerLink> held) {
     link::ServerLink& link = *held;
     using Return = pool::BackendPool::Return;
     for (;;) {
+        if (link.retry && !closing_ && !draining_) {
+            retry_elsewhere(link);
+            give_back(link, Return::Close);
+            link.in().consume(link.in().size());
+            link::ServerLink::recycle(std::move(held));
+            co_return;
+        }
         if (closing_ || link.lost) {
             bool reusable = !link.lost && !link.tx().server_busy() && link.in().empty() &&
                             link.stream_remaining == 0;
@@ -79,6 +97,7 @@ awaitable<void> ClientSession::pump(std::shared_ptr<link::ServerLink> held) {
         if (ec) {
             if (ec != asio::error::operation_aborted) {
                 link.lost = true;
+                link.retry = !link.replay.empty() && !link.answered;
                 SPDLOG_INFO("{} server s{} lost: {}", tag(), link.id(), ec.message());
             }
             continue;  // loop top decides: release, report, or carry on after a drain wake-up
@@ -98,6 +117,7 @@ awaitable<void> ClientSession::pump(std::shared_ptr<link::ServerLink> held) {
             park();
         }
         auto data = link.in().data();
+        link.answered = link.answered || !link.replies().empty();
         if (link.replies().slices() == 1) {
             std::span<const std::uint8_t> only;
             link.replies().for_each(data, [&](std::span<const std::uint8_t> s) { only = s; });
@@ -154,6 +174,14 @@ std::size_t ClientSession::scan_server_bytes(link::ServerLink& link) {
         if (r.status != wire::DecodeStatus::Complete) {
             SPDLOG_ERROR("{} invalid message from server s{}", tag(), link.id());
             link.lost = true;
+            break;
+        }
+        if (r.type == wire::backend::kErrorResponse && !link.replay.empty() && !link.answered &&
+            retryable_failure(r.frame)) {
+            // The server shut down or cancelled the read for a recovery conflict before answering:
+            // nothing of it goes to the client, the read goes to another server.
+            link.lost = true;
+            link.retry = true;
             break;
         }
         responses.pop_synthetic(emit_synthetic);

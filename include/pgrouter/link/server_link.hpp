@@ -90,6 +90,14 @@ public:
     std::uint32_t lsn_queries = 0;  // hidden WAL-position queries not answered yet
     bool counts_in_flight = false;  // counted in its server's in-flight transactions
 
+    // A read outside a transaction on a replica can be sent again elsewhere if this server fails
+    // before any byte of the answer reached the client: the client's bytes of the unit, as sent.
+    bool retryable = false;
+    std::vector<std::uint8_t> replay;
+    std::uint32_t replay_readies = 0;  // Queries and Syncs in `replay`
+    bool answered = false;             // some reply has gone to the client
+    bool retry = false;                // failed before answering: send `replay` elsewhere
+
     // Returns the connection to its pool (Clean), resets it first (Reset) or closes it (Close).
     // The link's buffers stay until the link is destroyed (replies may still be being written
     // from them). A link destroyed without this closes its connection (the lease's rule).

@@ -105,6 +105,10 @@ private:
     // (until_idle: or until it owes nothing). False: the session is closing.
     awaitable<bool> wait_for_link(bool until_idle);
     void wake_reader();
+    // The pump found `link` failed before answering a read: hand its unit to the reader.
+    void retry_elsewhere(link::ServerLink& link);
+    // Puts a unit to be sent again in front of what the client has sent since.
+    void take_replay();
     // The request cannot be routed: ErrorResponse now; a Query gets its ReadyForQuery, an
     // extended-protocol batch is skipped up to its Sync.
     void refuse(const Request& request, std::string_view sqlstate, const std::string& message);
@@ -230,6 +234,11 @@ private:
     std::string last_statement_key_;  // a key=... hint of the last statement that may write
     std::unique_ptr<Timer> link_wait_;
     bool waiting_for_link_ = false;
+    // A read a failing replica never answered, to be sent again (to another server).
+    std::vector<std::uint8_t> replay_;
+    std::uint32_t replay_readies_ = 0;
+    std::size_t avoid_server_ = SIZE_MAX;  // the next route treats it as unavailable
+    bool replay_requested_ = false;        // the frame wait was cancelled to send replay_
     std::shared_ptr<const std::unordered_set<std::string>> write_functions_;
     bool builtins_trusted_ = false;
 };
