@@ -96,12 +96,14 @@ TEST_F(RoutingFailover, ReplicaStoppedUnderLoadCausesNoClientErrors) {
                         read.error = "SQLSTATE " + result.sqlstate + ": " + result.message;
                     }
                     const bool usable = conn.ok();
-                    std::lock_guard lock(mutex);
+                    std::unique_lock lock(mutex);
                     reads.push_back(read);
                     if (!usable) {
                         reads.push_back(LoadRead{ms_since(start), 0, "connection lost"});
                         break;
                     }
+                    lock.unlock();
+                    std::this_thread::sleep_for(milliseconds(1));  // load, not a busy loop
                 }
             } catch (const TestAbort&) {
             }
