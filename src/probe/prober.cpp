@@ -70,6 +70,11 @@ std::string lower(std::string text) {
 }  // namespace
 
 const config::UserConfig* probe_user(const config::Config& config) {
+    if (!config.health_check_user.empty()) {
+        if (const config::UserConfig* user = config.find_user(config.health_check_user)) {
+            return user;
+        }
+    }
     for (const auto& user : config.users) {
         if (!user.server_password.empty() || user.auth == config::AuthMethod::Trust) {
             return &user;

@@ -12,9 +12,9 @@
 
 namespace pgrouter::probe {
 
-// The user the prober logs in as: the first config user with a server password or trust auth.
-// Null when there is none (then every probe fails with a clear message). One function so the
-// choice can move to a `health_check_user` setting.
+// The user the prober logs in as: `health_check_user` (the loader fills in its default: the first
+// user with a server password or trust auth). Null when there is none (then every probe fails
+// with a clear message).
 const config::UserConfig* probe_user(const config::Config& config);
 
 // How often every server is probed: the smallest routing.health_check_interval over databases
