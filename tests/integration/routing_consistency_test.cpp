@@ -138,9 +138,11 @@ CountRead read_count(PgConn& conn, const std::string& table, const std::string& 
 TEST_F(RoutingConsistency, LsnModeReadsTheOwnWriteWhileReplayIsPaused) {
     ScratchTable table("rc_lsn", "id int");
     expect_replicas_caught_up();
-    // The window is short: only the LSN can keep the reads on the primary past it.
-    auto router =
-        start_router("{consistency: lsn, pin_after_write_ms: 1000, health_check_interval_ms: 100}");
+    // The window is short: only the LSN can keep the reads on the primary past it. The lag limit
+    // is far away, so the paused replicas stay in use for every other client.
+    auto router = start_router(
+        "{consistency: lsn, pin_after_write_ms: 1000, health_check_interval_ms: 100, "
+        "max_replica_lag_ms: 60000}");
     PgConn writer(router->conninfo("app", "app", "app"));
     PgConn other(router->conninfo("app", "app", "app"));
     ReplayPause pause1(servers().replica1);
@@ -185,7 +187,7 @@ TEST_F(RoutingConsistency, LsnScopeKeySharesTheWriteBetweenConnections) {
     expect_replicas_caught_up();
     auto router = start_router(
         "{consistency: lsn, consistency_scope: key, pin_after_write_ms: 1000, "
-        "health_check_interval_ms: 100}");
+        "health_check_interval_ms: 100, max_replica_lag_ms: 60000}");
     PgConn a(router->conninfo("app", "app", "app"));
     PgConn b(router->conninfo("app", "app", "app"));
     PgConn c(router->conninfo("app", "app", "app"));
