@@ -30,6 +30,8 @@ constexpr const char* kPortQuery = "SELECT inet_server_port()";
 std::unique_ptr<PgrouterProcess> start_router(const std::string& routing) {
     RouterOptions options;
     options.with_replicas = true;
+    // A session a bug left hanging must not hold the shutdown up for long.
+    options.shutdown_timeout_ms = 3000;
     options.routing_yaml = "routing: " + routing + "\n";
     return std::make_unique<PgrouterProcess>(base_yaml(options));
 }

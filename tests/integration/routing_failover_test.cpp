@@ -41,6 +41,8 @@ std::unique_ptr<PgrouterProcess> start_router(const std::string& routing,
                                               const std::string& extra_databases = "") {
     RouterOptions options;
     options.with_replicas = true;
+    // A session a bug left hanging must not hold the shutdown up for long.
+    options.shutdown_timeout_ms = 3000;
     options.routing_yaml = "routing: " + routing + "\n";
     // Further databases go at the end of the `databases:` block (base_yaml's next block is
     // `limits:`).

@@ -33,8 +33,24 @@ constexpr const char* kPortQuery = "SELECT inet_server_port()";
 std::unique_ptr<PgrouterProcess> start_router(const std::string& routing,
                                               RouterOptions options = {}) {
     options.with_replicas = true;
+    // A session a bug left hanging must not hold the shutdown up for long.
+    options.shutdown_timeout_ms = 3000;
     options.routing_yaml = "routing: " + routing + "\n";
     return std::make_unique<PgrouterProcess>(base_yaml(options));
+}
+
+// PQexecParams (Parse/Bind/Describe/Execute/Sync in one go, unnamed statement) with a deadline
+// short enough that a hang costs seconds, not the suite's patience.
+ExecResult exec_params_within(PgConn& conn, const std::string& sql,
+                              const std::vector<std::string>& params = {}) {
+    std::vector<const char*> values;
+    for (const std::string& p : params) {
+        values.push_back(p.c_str());
+    }
+    return collect(conn.raw(),
+                   PQsendQueryParams(conn.raw(), sql.c_str(), static_cast<int>(values.size()),
+                                     nullptr, values.data(), nullptr, nullptr, 0) == 1,
+                   seconds(5));
 }
 
 // Every test starts from replicas that stream and have replayed what the primary holds.
@@ -57,7 +73,7 @@ TEST_F(Routing, ExtendedProtocolReadsSpreadOverBothReplicas) {
     PortCounts counts;
     for (int i = 0; i < 20; ++i) {
         const std::string sql = "SELECT inet_server_port(), $1::int";
-        ++counts[port_in(exec_params(conn.raw(), sql, {std::to_string(i)}), sql)];
+        ++counts[port_in(exec_params_within(conn, sql, {std::to_string(i)}), sql)];
     }
     expect_both_replicas_only(counts, "PQexecParams reads");
 }
@@ -92,7 +108,7 @@ TEST_F(Routing, ReadFromPrimaryUsesOnlyThePrimary) {
     expect_only(ports_of(conn, kPortQuery, 12), servers().primary, "read_from: primary");
     PortCounts extended;
     for (int i = 0; i < 6; ++i) {
-        ++extended[port_in(exec_params(conn.raw(), kPortQuery), kPortQuery)];
+        ++extended[port_in(exec_params_within(conn, kPortQuery), kPortQuery)];
     }
     expect_only(extended, servers().primary, "read_from: primary, PQexecParams");
 }
