@@ -295,6 +295,22 @@ bool Prober::Impl::probe_once(milliseconds timeout) {
     while (!all_done() && Clock::now() < deadline) {
         turn(deadline);
     }
+    // A catalogue read that failed (its primary is down) goes again now that the health round
+    // has said which servers answer: a replica's copy serves as well.
+    bool again = false;
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+        Slot& slot = *slots_[i];
+        if (slot.kind == Slot::Kind::Catalog && !slot.running && !slot.last_ok) {
+            slot.next_due = Clock::now();
+            before[i] = slot.completions;
+            again = true;
+        } else {
+            before[i] = slot.completions - (slot.completions > 0 ? 1 : 0);
+        }
+    }
+    while (again && !all_done() && Clock::now() < deadline) {
+        turn(deadline);
+    }
     bool ok = true;
     for (std::size_t i = 0; i < slots_.size(); ++i) {
         const Slot& slot = *slots_[i];
