@@ -94,8 +94,8 @@ Decision current_primary(const DatabaseTopology& topology,
         return refused;
     }
     if (found == SIZE_MAX) {
-        Decision refused = decided(unavailable == SIZE_MAX ? topology.primary : unavailable,
-                                   Reason::NoPrimary);
+        Decision refused =
+            decided(unavailable == SIZE_MAX ? topology.primary : unavailable, Reason::NoPrimary);
         refused.about = refused.server;
         return refused;
     }

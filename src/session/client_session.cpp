@@ -426,10 +426,10 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                 }
                 // An extended-protocol unit goes to one server up to its Sync: a read that
                 // opens it goes to a replica only if nothing after it in the unit may write.
-                unit_writes_ = routing_ && request.type != wire::frontend::kQuery &&
-                               request.route.access == routing::Access::Read &&
-                               unit_may_write(data.subspan(batch + r.frame.bytes.size()),
-                                              max_message);
+                unit_writes_ =
+                    routing_ && request.type != wire::frontend::kQuery &&
+                    request.route.access == routing::Access::Read &&
+                    unit_may_write(data.subspan(batch + r.frame.bytes.size()), max_message);
                 first_statement_reads_ =
                     request.begin && routing_ &&
                     topology_->routing.transactions ==
@@ -480,8 +480,8 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                  request.type == wire::frontend::kCopyFail)) {
                 link.retryable = false;  // sending it twice would not be the same
             }
-            retry_readies += request.type == wire::frontend::kQuery ||
-                             request.type == wire::frontend::kSync;
+            retry_readies +=
+                request.type == wire::frontend::kQuery || request.type == wire::frontend::kSync;
             rewrite(r.frame, request);
             last_type = request.type;
         }
@@ -549,8 +549,8 @@ bool ClientSession::unit_may_write(std::span<const std::uint8_t> rest, std::size
         if (r.frame.type == wire::frontend::kSync) {
             return false;
         }
-        Request next = understand(r.frame, false, statements_, transaction_mode_,
-                                  rt_.statements(), routing_context());
+        Request next = understand(r.frame, false, statements_, transaction_mode_, rt_.statements(),
+                                  routing_context());
         if (!next.valid || (!next.neutral && next.route.access != routing::Access::Read)) {
             return true;
         }
@@ -567,8 +567,7 @@ awaitable<bool> ClientSession::start_stream(const wire::DecodeResult& head, bool
     if (!request.valid) {
         co_return true;  // the head is not all here yet (a Bind's names): read on
     }
-    if (attached() != nullptr && !accepts(*attached(), request) &&
-        !attached()->tx().batch_open()) {
+    if (attached() != nullptr && !accepts(*attached(), request) && !attached()->tx().batch_open()) {
         if (!co_await wait_for_link(false)) {
             co_return false;
         }

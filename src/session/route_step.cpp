@@ -98,7 +98,8 @@ routing::RouteRequest ClientSession::transaction_request(const Request& request)
 
 routing::SessionView ClientSession::session_view(const Request& request) {
     routing::SessionView view;
-    view.pinned = pinned_;
+    // Session mode holds one server connection for the whole session: the primary.
+    view.pinned = pinned_ || !transaction_mode_;
     view.route = route_mode_;
     view.ticket = next_ticket();
     if (!routing_) {
@@ -131,7 +132,7 @@ routing::SessionView ClientSession::session_view(const Request& request) {
         key = user_key_;
     } else if (rules.consistency_scope == config::ConsistencyScope::Key) {
         key = !request.consistency_key.empty() ? request.consistency_key
-                                                : std::string_view(consistency_key_);
+                                               : std::string_view(consistency_key_);
     }
     if (!key.empty()) {
         if (auto entry = rt_.writes().find(key)) {
@@ -170,8 +171,7 @@ awaitable<bool> ClientSession::wait_for_link(bool until_idle) {
     if (!link_wait_) {
         link_wait_ = std::make_unique<Timer>(client_.get_executor());
     }
-    while (!closing_ && attached() != nullptr &&
-           !(until_idle && attached()->responses().empty())) {
+    while (!closing_ && attached() != nullptr && !(until_idle && attached()->responses().empty())) {
         link_wait_->expires_at(Timer::time_point::max());
         error_code ec;
         waiting_for_link_ = true;
@@ -203,7 +203,8 @@ void ClientSession::take_replay() {
     from_client_.consume(rest.size());
     auto space = from_client_.prepare(replay_.size() + rest.size());
     std::copy(replay_.begin(), replay_.end(), space.begin());
-    std::copy(rest.begin(), rest.end(), space.begin() + static_cast<std::ptrdiff_t>(replay_.size()));
+    std::copy(rest.begin(), rest.end(),
+              space.begin() + static_cast<std::ptrdiff_t>(replay_.size()));
     from_client_.commit(replay_.size() + rest.size());
     ready_sent_ -= replay_readies_;  // they are counted again when sent again
     replay_.clear();
@@ -293,9 +294,8 @@ void ClientSession::on_lsn_row(link::ServerLink& link, const wire::Frame& frame)
     if (length <= 0 || static_cast<std::size_t>(length) > body.size() - 6) {
         return;
     }
-    auto lsn = health::parse_lsn(
-        std::string_view(reinterpret_cast<const char*>(body.data() + 6),
-                         static_cast<std::size_t>(length)));
+    auto lsn = health::parse_lsn(std::string_view(reinterpret_cast<const char*>(body.data() + 6),
+                                                  static_cast<std::size_t>(length)));
     SPDLOG_DEBUG("{} wal position after write: {}", tag(), lsn ? health::format_lsn(*lsn) : "?");
     if (!lsn || !wrote_) {
         return;
@@ -329,23 +329,21 @@ bool ClientSession::answer_locally(const Request& request) {
         std::string_view name = command.name;
         std::string* text = nullptr;
         if (name != "route" && name != "trace" && name != "consistency_key") {
-            writer.error_response("ERROR", "42704",
-                                  "unrecognized configuration parameter \"pgrouter." +
-                                      command.name + "\"");
+            writer.error_response(
+                "ERROR", "42704",
+                "unrecognized configuration parameter \"pgrouter." + command.name + "\"");
             writer.ready_for_query(status == 'T' ? 'E' : status);
             held_failed_ = held_failed_ || status == 'T';
             return true;
         }
         if (command.verb == PgrouterCommand::Verb::Show) {
-            std::string value = name == "route"   ? std::string(route_mode_ ==
-                                                                     routing::SessionRoute::Primary
-                                                                 ? "primary"
-                                                             : route_mode_ ==
-                                                                     routing::SessionRoute::Replica
-                                                                 ? "replica"
-                                                                 : "auto")
-                                : name == "trace" ? std::string(trace_ ? "on" : "off")
-                                                  : consistency_key_;
+            std::string value =
+                name == "route"
+                    ? std::string(route_mode_ == routing::SessionRoute::Primary   ? "primary"
+                                  : route_mode_ == routing::SessionRoute::Replica ? "replica"
+                                                                                  : "auto")
+                : name == "trace" ? std::string(trace_ ? "on" : "off")
+                                  : consistency_key_;
             writer.row_description_text("pgrouter." + command.name);
             writer.data_row_text(value);
             finish_local_query("SHOW", status);

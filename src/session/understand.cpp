@@ -125,8 +125,8 @@ void apply_classification(std::string_view text, const sql::Classification& c, R
     const sql::Statement& only = c.statements.front();
     switch (only.kind) {
         case sql::StatementKind::Begin:
-            route.access = only.read_only_transaction ? Access::ReadOnlyTransaction
-                                                      : Access::Transaction;
+            route.access =
+                only.read_only_transaction ? Access::ReadOnlyTransaction : Access::Transaction;
             request.begin = !only.read_only_transaction;
             break;
         case sql::StatementKind::Commit:
@@ -283,8 +283,7 @@ routing::RouteRequest route_request(const Request& request) noexcept {
     if (request.partial || (request.classification && request.classification->over_limit)) {
         out.access = routing::Access::Write;
         out.cause = routing::WriteCause::Unparsed;
-    } else if (request.classification &&
-               (request.classification->effects & kPinningEffects) != 0) {
+    } else if (request.classification && (request.classification->effects & kPinningEffects) != 0) {
         out.access = routing::Access::Write;
         out.cause = routing::WriteCause::SessionState;
     }

@@ -113,6 +113,18 @@ TEST_F(Routing, ReadFromPrimaryUsesOnlyThePrimary) {
     expect_only(extended, servers().primary, "read_from: primary, PQexecParams");
 }
 
+TEST_F(Routing, SessionPoolingKeepsEveryStatementOnThePrimary) {
+    // One server connection for the whole session: a read first must not tie the session's
+    // later writes to a replica.
+    RouterOptions options;
+    options.mode = "session";
+    auto router = start_router("{read_from: replicas}", options);
+    PgConn conn(router->conninfo("app", "app", "app"));
+    expect_only(ports_of(conn, kPortQuery, 4), servers().primary, "session mode reads");
+    conn.exec("CREATE TEMP TABLE session_mode_probe (id int)");
+    conn.exec("INSERT INTO session_mode_probe VALUES (1)");
+}
+
 TEST_F(Routing, DatabaseRoutingOverridesTheGlobalBlock) {
     RouterOptions options;
     options.app_routing_yaml = "{read_from: primary}";

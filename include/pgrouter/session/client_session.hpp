@@ -213,16 +213,16 @@ private:
 
     // Routing (route_step.cpp). Only used when the database has replicas.
     bool routing_ = false;
-    std::vector<health::ServerHealth*> health_;     // by topology server index
-    std::vector<routing::ServerStatus> status_;     // snapshot for the current decision
+    std::vector<health::ServerHealth*> health_;  // by topology server index
+    std::vector<routing::ServerStatus> status_;  // snapshot for the current decision
     routing::SessionRoute route_mode_ = routing::SessionRoute::Auto;  // SET pgrouter.route
-    bool trace_ = false;                             // SET pgrouter.trace
-    std::string consistency_key_;                    // SET pgrouter.consistency_key
-    std::string held_begin_;   // a BEGIN pgrouter answered; sent before the next statement
-    bool held_failed_ = false;  // that transaction failed before reaching a server
+    bool trace_ = false;                                              // SET pgrouter.trace
+    std::string consistency_key_;  // SET pgrouter.consistency_key
+    std::string held_begin_;       // a BEGIN pgrouter answered; sent before the next statement
+    bool held_failed_ = false;     // that transaction failed before reaching a server
     bool first_statement_reads_ = false;  // attach(): a BEGIN whose first statement reads
     bool unit_writes_ = false;            // attach(): a read opening a unit that also writes
-    bool skip_until_sync_ = false;  // a refused extended-protocol batch
+    bool skip_until_sync_ = false;        // a refused extended-protocol batch
     char skip_status_ = 'I';
     // Read-your-writes, connection scope.
     bool wrote_ = false;
@@ -230,7 +230,7 @@ private:
     std::uint64_t write_lsn_ = 0;  // 0 while still being learnt
     std::string write_key_;        // user/key scope: the key the last write was recorded under
     std::uint64_t write_ticket_ = 0;
-    std::string user_key_;         // user scope: "<user>@<database>"
+    std::string user_key_;            // user scope: "<user>@<database>"
     std::string last_statement_key_;  // a key=... hint of the last statement that may write
     std::unique_ptr<Timer> link_wait_;
     bool waiting_for_link_ = false;

@@ -40,7 +40,7 @@ struct Request {
     bool may_modify = false;  // may change data: the client's next reads must see it
     bool begin = false;       // exactly one plain BEGIN / START TRANSACTION (read-write)
     bool ends_tx = false;     // exactly one COMMIT / ROLLBACK (not AND CHAIN)
-    bool sets_read_only = false;  // SET TRANSACTION READ ONLY
+    bool sets_read_only = false;       // SET TRANSACTION READ ONLY
     std::string_view consistency_key;  // a /* pgrouter: key=... */ hint
 };
 

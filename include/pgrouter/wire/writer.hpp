@@ -66,9 +66,9 @@ public:
     // it arrives: header with the final length, portal and new statement name.
     void bind_renamed_head(std::string_view portal, std::string_view statement,
                            std::size_t rest_size);
-    void parse_complete();               // '1'
-    void bind_complete();                // '2'
-    void no_data();                      // 'n'
+    void parse_complete();                        // '1'
+    void bind_complete();                         // '2'
+    void no_data();                               // 'n'
     void command_complete(std::string_view tag);  // 'C'
     // RowDescription 'T' of one text column (what SHOW answers).
     void row_description_text(std::string_view column);

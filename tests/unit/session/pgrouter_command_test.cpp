@@ -10,10 +10,10 @@ namespace {
 using Verb = PgrouterCommand::Verb;
 
 TEST(PgrouterCommand, SetForms) {
-    for (const char* text : {"SET pgrouter.route = 'replica'", "set pgrouter.route to replica",
-                             "SET SESSION pgrouter.route = 'replica';",
-                             "/* c */ SET  pgrouter.ROUTE\n= 'replica' ;; ",
-                             "-- hi\nset local pgrouter.route='replica'"}) {
+    for (const char* text :
+         {"SET pgrouter.route = 'replica'", "set pgrouter.route to replica",
+          "SET SESSION pgrouter.route = 'replica';", "/* c */ SET  pgrouter.ROUTE\n= 'replica' ;; ",
+          "-- hi\nset local pgrouter.route='replica'"}) {
         PgrouterCommand command = parse_pgrouter_command(text);
         EXPECT_EQ(command.verb, Verb::Set) << text;
         EXPECT_EQ(command.name, "route") << text;

@@ -75,8 +75,7 @@ TEST_F(UnderstandRouting, WritesAndWhy) {
 TEST_F(UnderstandRouting, ReadsThatLookLikeWrites) {
     for (const char* text : {"SELECT 'insert into t' /* delete from t */",
                              "select count(*) from t -- update t set a = 1", "SHOW search_path",
-                             "EXPLAIN SELECT * FROM t", "VALUES (1), (2)",
-                             "SELECT stable_fn()"}) {
+                             "EXPLAIN SELECT * FROM t", "VALUES (1), (2)", "SELECT stable_fn()"}) {
         Request r = query(text);
         EXPECT_EQ(r.route.access, Access::Read) << text;
         EXPECT_FALSE(r.may_modify) << text;

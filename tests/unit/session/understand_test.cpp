@@ -115,7 +115,8 @@ TEST_F(Understand, HeadOfAStreamedQueryIsNotParsed) {
     Request r = understand_bytes(head, true);
     EXPECT_TRUE(r.valid);
     EXPECT_EQ(r.classification, nullptr);
-    EXPECT_EQ(route_request(r).cause, routing::WriteCause::Unparsed);  // treated as unreadable: the session pins
+    EXPECT_EQ(route_request(r).cause,
+              routing::WriteCause::Unparsed);  // treated as unreadable: the session pins
 }
 
 TEST_F(Understand, DescribeAndCloseOfAStatementFindIt) {
