@@ -19,34 +19,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include "pgrouter/probe/lag_tracker.hpp"
-#include "probe_conn.hpp"
+#include "prober_impl.hpp"
 
 namespace pgrouter::probe {
-
-using health::Clock;
-using std::chrono::milliseconds;
-
-namespace {
-
-// While a client waits for a replica to replay its write (lsn consistency), replicas behind the
-// wanted position are polled this often, for at most kFastPollFor after the wanted position last
-// rose (a replica that never catches up must not be polled fast forever).
-constexpr milliseconds kFastReplayInterval{5};
-constexpr milliseconds kFastPollFor{10000};
-// How often the loop looks at HealthBoard::wanted_lsn when some database uses lsn consistency
-// (sessions do not wake the prober; a relaxed load every few ms costs nothing).
-constexpr milliseconds kWantedLsnCheck{5};
-constexpr milliseconds kDefaultTimeout{2000};
-
-// One round trip. The primary reports its flush position: WAL a replica can have received.
-constexpr const char* kHealthSql =
-    "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
-    "ELSE pg_current_wal_flush_lsn() END";
-constexpr const char* kCatalogSql =
-    "SELECT DISTINCT lower(p.proname) FROM pg_proc p JOIN pg_namespace n ON n.oid = "
-    "p.pronamespace WHERE p.provolatile = 'v' AND n.nspname NOT IN "
-    "('pg_catalog','information_schema')";
 
 const char* role_name(routing::Role role) {
     switch (role) {
@@ -59,15 +34,6 @@ const char* role_name(routing::Role role) {
     }
     return "unknown";
 }
-
-std::string lower(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) {
-        return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    });
-    return text;
-}
-
-}  // namespace
 
 const config::UserConfig* probe_user(const config::Config& config) {
     if (!config.health_check_user.empty()) {
@@ -93,82 +59,6 @@ milliseconds probe_interval(const config::Config& config) {
     }
     return std::max(smallest, milliseconds(1));
 }
-
-class Prober::Impl {
-public:
-    Impl(const config::Config& config, health::HealthBoard& board);
-    ~Impl();
-
-    bool probe_once(milliseconds timeout);
-    void start();
-    void stop();
-
-private:
-    struct Slot {
-        enum class Kind { Health, Catalog };
-        Kind kind = Kind::Health;
-        std::size_t index = 0;  // board server (Health) or config database (Catalog)
-        ProbeConn conn;
-        config::Address target;  // where conn goes (a catalogue follows the primary)
-        bool running = false;    // a connect or query of this round is under way
-        bool reused = false;     // the query went on a connection made in an earlier round
-        Clock::time_point next_due{};
-        Clock::time_point started{};
-        Clock::time_point deadline{};
-        std::uint64_t completions = 0;
-        bool last_ok = false;
-    };
-
-    // What was last logged per server, so only transitions are logged.
-    struct Logged {
-        routing::Role role = routing::Role::Unknown;
-        bool reachable = true;
-        bool open = false;
-        bool lag_ok = true;
-        bool catalog_ok = true;  // per database, reused by index
-    };
-
-    void run();
-    void turn(Clock::time_point until);
-    void begin(Slot& slot, Clock::time_point now);
-    void connect(Slot& slot, Clock::time_point now);
-    void on_ready(Slot& slot, Clock::time_point now);
-    std::string dbname_of(const Slot& slot) const;
-    static const char* query_of(const Slot& slot) {
-        return slot.kind == Slot::Kind::Health ? kHealthSql : kCatalogSql;
-    }
-    void finish(Slot& slot, bool ok, const std::string& error, Clock::time_point now);
-    void health_result(std::size_t server, const std::vector<Row>& rows, Clock::time_point now);
-    void health_failed(std::size_t server, const std::string& error, Clock::time_point now);
-    void catalog_result(std::size_t database, const std::vector<Row>& rows);
-    void log_transitions(std::size_t server, const std::string& error, Clock::time_point now);
-    config::Address catalog_target(std::size_t database) const;
-    std::optional<std::size_t> primary_for(std::size_t server) const;
-    bool fast_replay(std::size_t server, Clock::time_point now) const;
-    milliseconds interval_of(const Slot& slot, Clock::time_point now) const;
-    // The schedule's next round, or sooner while a replica's replay position is awaited.
-    Clock::time_point due_at(const Slot& slot, Clock::time_point now) const;
-    ProbeConn::Params params_for(const config::Address& address, const std::string& dbname) const;
-
-    config::Config config_;
-    health::HealthBoard& board_;
-    const config::UserConfig* user_;
-    milliseconds interval_;
-    milliseconds timeout_;
-    bool lsn_mode_ = false;
-    std::vector<std::unique_ptr<Slot>> slots_;
-    std::vector<std::string> server_dbname_;       // per board server
-    std::vector<std::vector<std::size_t>> peers_;  // board servers sharing a database
-    std::vector<LagTracker> trackers_;             // per board server (used for primaries)
-    std::vector<Logged> logged_;                   // per board server
-    std::vector<std::optional<std::unordered_set<std::string>>> catalog_;  // per database
-    std::vector<bool> catalog_ok_;  // per database, last logged
-    std::uint64_t wanted_seen_ = 0;
-    Clock::time_point wanted_rose_at_{};
-    std::thread thread_;
-    std::atomic<bool> stopping_{false};
-    int wake_[2] = {-1, -1};
-};
 
 Prober::Impl::Impl(const config::Config& config, health::HealthBoard& board)
     : config_(config),
@@ -508,157 +398,6 @@ bool Prober::Impl::fast_replay(std::size_t server, Clock::time_point now) const 
     return wanted_seen_ != 0 && now - wanted_rose_at_ < kFastPollFor &&
            health.role() == routing::Role::Replica && health.reachable() &&
            health.replay_lsn() < wanted_seen_;
-}
-
-std::optional<std::size_t> Prober::Impl::primary_for(std::size_t server) const {
-    for (std::size_t peer : peers_[server]) {
-        if (board_.servers()[peer]->role() == routing::Role::Primary) {
-            return peer;
-        }
-    }
-    return std::nullopt;
-}
-
-config::Address Prober::Impl::catalog_target(std::size_t database) const {
-    // Any server's pg_proc would do (replicas carry the same catalogue, perhaps a little late);
-    // the probed primary is preferred, then the configured one.
-    const auto& config = config_.databases[database];
-    auto is_primary = [&](const config::Address& address) {
-        const health::ServerHealth* health = board_.find(address);
-        return health != nullptr && health->role() == routing::Role::Primary && health->reachable();
-    };
-    if (is_primary(config.primary)) {
-        return config.primary;
-    }
-    for (const auto& replica : config.replicas) {
-        if (is_primary(replica)) {
-            return replica;
-        }
-    }
-    // No primary answers: a replica's copy keeps reads with functions on the replicas.
-    auto reachable = [&](const config::Address& address) {
-        const health::ServerHealth* health = board_.find(address);
-        return health != nullptr && health->reachable();
-    };
-    if (reachable(config.primary)) {
-        return config.primary;
-    }
-    for (const auto& replica : config.replicas) {
-        if (reachable(replica)) {
-            return replica;
-        }
-    }
-    return config.primary;
-}
-
-void Prober::Impl::health_result(std::size_t server, const std::vector<Row>& rows,
-                                 Clock::time_point now) {
-    health::ServerHealth& health = *board_.servers()[server];
-    if (rows.size() != 1 || rows[0].size() != 2 || !rows[0][0]) {
-        health_failed(server, "unexpected reply to the health query", now);
-        return;
-    }
-    bool in_recovery = *rows[0][0] == "t";
-    std::uint64_t lsn = 0;
-    if (rows[0][1]) {
-        lsn = health::parse_lsn(*rows[0][1]).value_or(0);
-    }
-    health.set_role(in_recovery ? routing::Role::Replica : routing::Role::Primary);
-    if (in_recovery) {
-        milliseconds lag{0};
-        if (auto primary = primary_for(server)) {
-            lag = trackers_[*primary].lag(lsn, now);
-        }
-        auto lag_ms = static_cast<std::uint32_t>(
-            std::min<std::int64_t>(lag.count(), std::numeric_limits<std::uint32_t>::max()));
-        health.set_replay(lsn, lag_ms);
-    } else {
-        trackers_[server].sample(now, lsn);
-        health.set_replay(lsn, 0);
-    }
-    // While Open the circuit waits for its half-open trial: an answer now does not close it.
-    if (health.circuit(now) != health::Circuit::Open) {
-        health.record_success();
-    }
-    health.set_reachable(true);
-    log_transitions(server, "", now);
-}
-
-void Prober::Impl::health_failed(std::size_t server, const std::string& error,
-                                 Clock::time_point now) {
-    health::ServerHealth& health = *board_.servers()[server];
-    health.record_failure(now);
-    health.set_reachable(false);
-    log_transitions(server, error, now);
-}
-
-void Prober::Impl::log_transitions(std::size_t server, const std::string& error,
-                                   Clock::time_point now) {
-    const health::ServerHealth& health = *board_.servers()[server];
-    Logged& logged = logged_[server];
-    std::string name = health.address().to_string();
-    if (health.reachable() != logged.reachable) {
-        logged.reachable = health.reachable();
-        if (logged.reachable) {
-            spdlog::info("probe: {} answers again", name);
-        } else {
-            spdlog::warn("probe: {} does not answer: {}", name, error);
-        }
-    }
-    if (logged.reachable && health.role() != logged.role) {
-        spdlog::warn("probe: {} is now a {} (was {})", name, role_name(health.role()),
-                     role_name(logged.role));
-        logged.role = health.role();
-    }
-    bool open = health.circuit(now) != health::Circuit::Closed;
-    if (open != logged.open) {
-        logged.open = open;
-        if (open) {
-            spdlog::warn(
-                "probe: circuit of {} opened: no client is sent there until a probe "
-                "succeeds after the open interval",
-                name);
-        } else {
-            spdlog::info("probe: circuit of {} closed", name);
-        }
-    }
-    if (health.lag_ok() != logged.lag_ok) {
-        logged.lag_ok = health.lag_ok();
-        if (logged.lag_ok) {
-            spdlog::info("probe: replica {} caught up (lag {} ms)", name, health.lag_ms());
-        } else {
-            spdlog::warn("probe: replica {} lags {} ms, over max_replica_lag: reads avoid it", name,
-                         health.lag_ms());
-        }
-    }
-}
-
-void Prober::Impl::catalog_result(std::size_t database, const std::vector<Row>& rows) {
-    std::unordered_set<std::string> names;
-    for (const Row& row : rows) {
-        if (!row.empty() && row[0]) {
-            names.insert(*row[0]);
-        }
-    }
-    catalog_[database] = std::move(names);
-    for (const auto& known : catalog_) {
-        if (!known) {
-            return;  // published once every database has been read: a partial list would let
-                     // another database's write functions go to a replica
-        }
-    }
-    auto all = std::make_shared<std::unordered_set<std::string>>();
-    for (std::size_t d = 0; d < catalog_.size(); ++d) {
-        all->insert(catalog_[d]->begin(), catalog_[d]->end());
-        for (const auto& name : config_.databases[d].routing.write_functions) {
-            all->insert(lower(name));
-        }
-    }
-    auto current = board_.write_functions();
-    if (current == nullptr || *current != *all) {
-        spdlog::debug("probe: {} write functions known", all->size());
-        board_.set_write_functions(std::move(all));
-    }
 }
 
 Prober::Prober(const config::Config& config, health::HealthBoard& board)
