@@ -304,6 +304,7 @@ void ClientSession::record_write(link::ServerLink& link) {
     } else if (rules.consistency_scope == config::ConsistencyScope::Key) {
         write_key_ = !last_statement_key_.empty() ? last_statement_key_ : consistency_key_;
     }
+    last_statement_key_.clear();
     if (!write_key_.empty()) {
         write_ticket_ = rt_.writes().record_write(write_key_, now);
     }
