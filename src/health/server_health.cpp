@@ -161,6 +161,7 @@ void HealthBoard::set_write_functions(
     std::shared_ptr<const std::unordered_set<std::string>> functions) {
     std::lock_guard lock(functions_mutex_);
     write_functions_ = std::move(functions);
+    functions_version_.fetch_add(1, std::memory_order_release);
 }
 
 void HealthBoard::want_lsn(std::uint64_t lsn) noexcept {

@@ -41,9 +41,10 @@ RoutingContext ClientSession::routing_context() {
     RoutingContext context;
     context.enabled = routing_;
     if (routing_) {
-        auto functions = rt_.health().write_functions();
-        if (functions != write_functions_) {
-            write_functions_ = std::move(functions);
+        const std::uint64_t version = rt_.health().write_functions_version();
+        if (version != write_functions_version_) {
+            write_functions_version_ = version;
+            write_functions_ = rt_.health().write_functions();
             builtins_trusted_ = write_functions_ != nullptr;
             if (write_functions_) {
                 for (std::string_view name : sql::scan_read_builtins()) {
@@ -106,6 +107,16 @@ routing::SessionView ClientSession::session_view(const Request& request) {
         return view;
     }
     const config::RoutingConfig& rules = topology_->routing;
+    std::string_view key;
+    if (rules.consistency_scope == config::ConsistencyScope::User) {
+        key = user_key_;
+    } else if (rules.consistency_scope == config::ConsistencyScope::Key) {
+        key = !request.consistency_key.empty() ? request.consistency_key
+                                               : std::string_view(consistency_key_);
+    }
+    if (!wrote_ && key.empty()) {
+        return view;  // nothing written that this read must see
+    }
     const auto now = health::Clock::now();
     const auto window = rules.pin_after_write.count();
     bool known = false;
@@ -126,13 +137,6 @@ routing::SessionView ClientSession::session_view(const Request& request) {
     };
     if (wrote_) {
         consider(wrote_at_, write_lsn_);
-    }
-    std::string_view key;
-    if (rules.consistency_scope == config::ConsistencyScope::User) {
-        key = user_key_;
-    } else if (rules.consistency_scope == config::ConsistencyScope::Key) {
-        key = !request.consistency_key.empty() ? request.consistency_key
-                                               : std::string_view(consistency_key_);
     }
     if (!key.empty()) {
         if (auto entry = rt_.writes().find(key)) {

@@ -100,6 +100,11 @@ public:
     // Null until the catalogue has been read once: until then any function call counts as a write.
     std::shared_ptr<const std::unordered_set<std::string>> write_functions() const;
     void set_write_functions(std::shared_ptr<const std::unordered_set<std::string>> functions);
+    // Changes with every set_write_functions(): readers fetch the set again only then (a relaxed
+    // load per request instead of a lock).
+    std::uint64_t write_functions_version() const noexcept {
+        return functions_version_.load(std::memory_order_acquire);
+    }
 
     // Read-your-writes in lsn mode: sessions announce the highest position they wait for, so the
     // prober polls replicas' replay positions fast while some replica has not reached it.
@@ -113,6 +118,7 @@ private:
     std::vector<std::unique_ptr<ServerHealth>> servers_;
     mutable std::mutex functions_mutex_;
     std::shared_ptr<const std::unordered_set<std::string>> write_functions_;
+    std::atomic<std::uint64_t> functions_version_{0};
     std::atomic<std::uint64_t> wanted_lsn_{0};
 };
 

@@ -241,6 +241,7 @@ private:
     bool replay_requested_ = false;        // the frame wait was cancelled to send replay_
     std::shared_ptr<const std::unordered_set<std::string>> write_functions_;
     bool builtins_trusted_ = false;
+    std::uint64_t write_functions_version_ = 0;
 };
 
 }  // namespace pgrouter::session

@@ -72,6 +72,22 @@ TEST_F(UnderstandRouting, WritesAndWhy) {
     }
 }
 
+TEST_F(UnderstandRouting, PlainDmlIsAWriteWithoutTheParser) {
+    for (const char* text : {"UPDATE pgbench_accounts SET abalance = abalance + 5 WHERE aid = 7",
+                             "  /* c */ insert into t values (1)", "-- x\nDELETE FROM t",
+                             "MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE"}) {
+        Request r = query(text);
+        EXPECT_EQ(r.route.access, Access::Write) << text;
+        EXPECT_TRUE(r.may_modify) << text;
+        EXPECT_EQ(r.classification, nullptr) << text;  // no parse for a plain write
+    }
+    // An identifier that merely starts like a keyword is not one.
+    EXPECT_EQ(query("SELECT 1 AS updated").route.access, Access::Read);
+    // Session state inside a write is still seen.
+    Request locked = query("UPDATE t SET a = 1; SELECT pg_advisory_lock(1)");
+    EXPECT_EQ(locked.route.cause, WriteCause::SessionState);
+}
+
 TEST_F(UnderstandRouting, ReadsThatLookLikeWrites) {
     for (const char* text : {"SELECT 'insert into t' /* delete from t */",
                              "select count(*) from t -- update t set a = 1", "SHOW search_path",
