@@ -406,7 +406,13 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                     co_await send_client(replies_);
                     replies_.clear();
                 }
+                first_statement_reads_ =
+                    request.begin && routing_ &&
+                    topology_->routing.transactions ==
+                        config::TransactionRouting::ByFirstStatement &&
+                    first_statement_reads(data.subspan(batch + r.frame.bytes.size()), max_message);
                 Attach attached_now = co_await attach(request);
+                first_statement_reads_ = false;
                 if (attached_now == Attach::Failed) {
                     co_return false;
                 }
@@ -452,6 +458,30 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
         replies_.clear();
     }
     co_return !terminate;
+}
+
+bool ClientSession::first_statement_reads(std::span<const std::uint8_t> rest,
+                                          std::size_t max_message) {
+    // The statement after a BEGIN sent in the same batch (drivers that pipeline BEGIN with the
+    // transaction's first statement, e.g. pgjdbc with autocommit off).
+    while (!rest.empty()) {
+        wire::DecodeResult r = wire::decode_frame(rest, max_message);
+        if (r.status != wire::DecodeStatus::Complete) {
+            return false;
+        }
+        char type = r.frame.type;
+        if (type == wire::frontend::kQuery || type == wire::frontend::kParse ||
+            (type == wire::frontend::kBind && r.frame.bytes.size() > wire::kHeaderSize + 1 &&
+             r.frame.bytes[wire::kHeaderSize] == 0 && r.frame.bytes[wire::kHeaderSize + 1] != 0)) {
+            Request next = understand(r.frame, false, statements_, transaction_mode_,
+                                      rt_.statements(), routing_context());
+            if (type != wire::frontend::kBind || next.prepared != nullptr) {
+                return next.valid && next.route.access == routing::Access::Read;
+            }
+        }
+        rest = rest.subspan(r.frame.bytes.size());
+    }
+    return false;
 }
 
 awaitable<bool> ClientSession::start_stream(const wire::DecodeResult& head, bool& started) {

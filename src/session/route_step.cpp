@@ -69,6 +69,10 @@ std::span<const routing::ServerStatus> ClientSession::snapshot_status() {
 
 routing::RouteRequest ClientSession::transaction_request(const Request& request) const {
     routing::RouteRequest out = route_request(request);
+    if (first_statement_reads_ && out.access == routing::Access::Transaction) {
+        out.access = routing::Access::ReadOnlyTransaction;  // BEGIN; SELECT ... in one batch
+        return out;
+    }
     if (held_begin_.empty()) {
         return out;
     }

@@ -62,6 +62,9 @@ private:
     // The head of a message too large to buffer: attach, send it, stream the rest.
     // `started` stays false while the head is not all here yet.
     awaitable<bool> start_stream(const wire::DecodeResult& head, bool& started);
+    // by_first_statement: whether the first statement after a BEGIN, further on in `rest` (the
+    // batch's remaining bytes), is a read.
+    bool first_statement_reads(std::span<const std::uint8_t> rest, std::size_t max_message);
     awaitable<bool> flush_to_server();
     awaitable<void> send_client(std::span<const std::uint8_t> bytes);
     awaitable<void> send_error(std::string_view severity, std::string_view sqlstate,
@@ -211,6 +214,7 @@ private:
     std::string consistency_key_;                    // SET pgrouter.consistency_key
     std::string held_begin_;   // a BEGIN pgrouter answered; sent before the next statement
     bool held_failed_ = false;  // that transaction failed before reaching a server
+    bool first_statement_reads_ = false;  // attach(): a BEGIN whose first statement reads
     bool skip_until_sync_ = false;  // a refused extended-protocol batch
     char skip_status_ = 'I';
     // Read-your-writes, connection scope.
