@@ -138,6 +138,28 @@ SCENARIOS = [
         group="topology", targets=(kRouted, kRoutedLsn, kUnrouted), default=False,
         scripts=(("update.sql", 1),), write_script="update.sql",
     ),
+    # The same with one statement text (-M prepared sends `$1`, `$2` instead of the literals that
+    # -M simple puts into every UPDATE): separates the per-text cost of routing a write from the
+    # lsn mode's own cost.
+    Scenario(
+        "r5", "write-only (update.sql), prepared statements: window vs lsn",
+        ["-M", "prepared", *k16Clients],
+        group="topology", targets=(kRouted, kRoutedLsn, kUnrouted), default=False,
+        scripts=(("update.sql", 1),), write_script="update.sql",
+    ),
+    # r1 and r2 at a fixed rate both targets sustain: on this machine a proxy's CPU per
+    # transaction rises when its TPS falls (fewer messages per wake-up), so at full speed a
+    # slower target also looks costlier per transaction. -R makes the comparison like for like.
+    Scenario(
+        "r6", "select-only, simple protocol, fixed 8,000 tps, routed vs unrouted",
+        ["-S", "-M", "simple", "-R", "8000", *k16Clients],
+        group="topology", targets=(kRouted, kUnrouted), default=False,
+    ),
+    Scenario(
+        "r7", "select-only, prepared statements, fixed 8,000 tps, routed vs unrouted",
+        ["-S", "-M", "prepared", "-R", "8000", *k16Clients],
+        group="topology", targets=(kRouted, kUnrouted), default=False,
+    ),
 ]
 
 
@@ -247,7 +269,7 @@ def parse_args():
                    help="a second pgrouter binary measured in the same rounds, as "
                         "\"pgrouter (before)\" (e.g. a build of the last commit)")
     p.add_argument("--scenarios", default=",".join(s.key for s in SCENARIOS if s.default),
-                   help="comma-separated keys; 'f' (-M prepared) and r1-r4 (routing over a "
+                   help="comma-separated keys; 'f' (-M prepared) and r1-r7 (routing over a "
                         "primary + 2 replicas) are opt-in")
     p.add_argument("--scale", type=int, default=10, help="pgbench -i scale factor")
     p.add_argument("--topology-port", type=int, default=0,
@@ -320,24 +342,27 @@ def write_scripts(work, scale, scenarios):
         sc.script_dir = work
 
 
-def start_topology_targets(procs, work, variant, topo):
-    """The binary under test (its first --pgrouter-workers value) with and without the replicas,
-    and PgBouncer on the primary. User bench with its plaintext password: the health checks log
-    in with it (a verifier cannot log in to a server)."""
+def start_topology_targets(procs, work, variant, topo, wanted):
+    """Those of kTopologyLabels' targets in `wanted`: the binary under test (its first
+    --pgrouter-workers value) with and without the replicas, and PgBouncer on the primary. User
+    bench with its plaintext password: the health checks log in with it (a verifier cannot log
+    in to a server)."""
     replicas = topo.replicas()
     common = dict(binary=variant["binary"], pg_port=topo.primary, auth="scram",
                   secret=kBenchPassword, workers=variant["workers"])
-    return [
-        start_pgrouter(procs, work, "topo-routed", key=kRouted, label=kTopologyLabels[kRouted],
-                       replicas=replicas, **common),
-        start_pgrouter(procs, work, "topo-routed-lsn", key=kRoutedLsn,
-                       label=kTopologyLabels[kRoutedLsn], replicas=replicas,
-                       routing={"consistency": "lsn"}, **common),
-        start_pgrouter(procs, work, "topo-unrouted", key=kUnrouted,
-                       label=kTopologyLabels[kUnrouted], **common),
-        relabel(start_pgbouncer(procs, work, "topo-pgbouncer", topo.primary, "scram",
-                                kBenchPassword), kBouncer),
-    ]
+    starts = {
+        kRouted: lambda: start_pgrouter(procs, work, "topo-routed", key=kRouted,
+                                        label=kTopologyLabels[kRouted], replicas=replicas,
+                                        **common),
+        kRoutedLsn: lambda: start_pgrouter(procs, work, "topo-routed-lsn", key=kRoutedLsn,
+                                           label=kTopologyLabels[kRoutedLsn], replicas=replicas,
+                                           routing={"consistency": "lsn"}, **common),
+        kUnrouted: lambda: start_pgrouter(procs, work, "topo-unrouted", key=kUnrouted,
+                                          label=kTopologyLabels[kUnrouted], **common),
+        kBouncer: lambda: relabel(start_pgbouncer(procs, work, "topo-pgbouncer", topo.primary,
+                                                  "scram", kBenchPassword), kBouncer),
+    }
+    return [start() for key, start in starts.items() if key in wanted]
 
 
 def relabel(target, key):
@@ -490,7 +515,8 @@ def main():
             topo, _ = start_topology(work, args.scale, args.topology_port)
             meta["topology_ports"] = topo.ports
             write_scripts(work, args.scale, args.scenario_list)
-            targets["topology"] = start_topology_targets(procs, work, variants[0], topo)
+            wanted = {k for sc in args.scenario_list if sc.group == "topology" for k in sc.targets}
+            targets["topology"] = start_topology_targets(procs, work, variants[0], topo, wanted)
         for auth, group in targets.items():
             for t in group:
                 if not t.unavailable:
