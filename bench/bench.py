@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # bench/bench.py — the side-by-side benchmark: direct PostgreSQL 15 vs PgBouncer vs pgrouter (one or
-# more variants: worker counts, a baseline binary), and idle memory per client. Owns the scenarios,
-# the round order and the output files; starting servers is services.py, measuring is measure.py,
+# more variants: worker counts, a baseline binary), idle memory per client, and pgrouter routed over
+# a primary + 2 streaming replicas vs unrouted (the r* scenarios). Owns the scenarios, the round
+# order and the output files; starting servers is services.py, measuring is measure.py,
 # formatting is report.py. Run it through bench/run.sh (root, packages, open-file limit).
 import argparse
 import datetime
@@ -15,12 +16,17 @@ import subprocess
 import sys
 import tempfile
 
-from measure import IDLE_KINDS, idle_memory, run_pgbench, summarize
+import time
+
+from measure import (
+    IDLE_KINDS, idle_memory, kStatsSettleSeconds, run_pgbench, server_counters, server_work,
+    summarize,
+)
 from report import render_report
 from services import (
     BenchError, Processes, Target, check_target, chown_pg, kBenchPassword, kClkTck, kMaxClientConn,
     kPgBin, kPgSettings, kPoolSize, kRepo, kTrustUser, log, setup_database, start_pgbouncer,
-    start_pgrouter, start_postgres,
+    start_pgrouter, start_postgres, start_topology, stop_topology,
 )
 
 kWantedNoFile = 65536
@@ -29,11 +35,19 @@ k16Clients = ["-c", "16", "-j", "2"]
 
 class Scenario:
     def __init__(self, key, title, args, auth="scram", direct=True, direct_skip_reason="",
-                 default=True, login_allowance=0):
+                 default=True, login_allowance=0, group=None, targets=(), scripts=(),
+                 write_script=""):
         self.key = key
         self.title = title
         self.args = args
         self.auth = auth  # "scram": user bench, SCRAM everywhere; "trust": user bench_trust
+        # The targets it runs on: "scram"/"trust" (single PostgreSQL) or "topology" (primary +
+        # 2 replicas); `targets` narrows that group to some keys (all of it when empty).
+        self.group = group or auth
+        self.targets = targets
+        self.scripts = scripts  # pgbench -f files (kScripts keys) with their weights
+        self.write_script = write_script  # the script whose transactions are the writes
+        self.script_dir = ""
         self.direct = direct
         self.direct_skip_reason = direct_skip_reason
         self.default = default
@@ -43,6 +57,36 @@ class Scenario:
         self.churn = "-C" in args  # a login per transaction: there is no steady state to isolate
         self.clients = int(args[args.index("-c") + 1])
 
+    def pgbench_args(self):
+        """The -f files are in script_dir, which main() sets once it has written them."""
+        files = [f"{os.path.join(self.script_dir, name)}@{weight}"
+                 for name, weight in self.scripts]
+        return [arg for f in files for arg in ("-f", f)] + self.args
+
+    def describe(self):
+        files = [f"{name}@{weight}" for name, weight in self.scripts]
+        return " ".join([arg for f in files for arg in ("-f", f)] + self.args)
+
+
+# The routing scenarios' pgbench scripts; {accounts} = 100,000 × --scale.
+kScripts = {
+    "read.sql": "\\set aid random(1, {accounts})\n"
+                "SELECT abalance FROM pgbench_accounts WHERE aid = :aid;\n",
+    "update.sql": "\\set aid random(1, {accounts})\n"
+                  "\\set delta random(-5000, 5000)\n"
+                  "UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;\n",
+}
+
+# Targets on the primary + 2 replicas: the same pgrouter binary with the replicas (routing on,
+# pgrouter's routing defaults: consistency window, or lsn) and without them (primary only).
+kRouted, kRoutedLsn, kUnrouted, kBouncer = (
+    "pgrouter-routed", "pgrouter-routed-lsn", "pgrouter-unrouted", "pgbouncer")
+kTopologyLabels = {
+    kRouted: "pgrouter routed (window)",
+    kRoutedLsn: "pgrouter routed (lsn)",
+    kUnrouted: "pgrouter unrouted",
+    kBouncer: "PgBouncer (primary)",
+}
 
 SCENARIOS = [
     Scenario("a", "select-only, simple protocol", ["-S", "-M", "simple", *k16Clients]),
@@ -73,6 +117,48 @@ SCENARIOS = [
         "select-only, prepared statements (-M prepared)",
         ["-S", "-M", "prepared", *k16Clients],
         default=False,
+    ),
+    # Issue 7: routing over two streaming replicas, opt-in (scripts/local_topology.sh's nodes).
+    Scenario(
+        "r1", "select-only, simple protocol, routed vs unrouted", ["-S", "-M", "simple", *k16Clients],
+        group="topology", targets=(kRouted, kUnrouted, kBouncer), default=False,
+    ),
+    Scenario(
+        "r2", "select-only, prepared statements, routed vs unrouted",
+        ["-S", "-M", "prepared", *k16Clients],
+        group="topology", targets=(kRouted, kUnrouted), default=False,
+    ),
+    Scenario(
+        "r3", "90/10 read/write mix (read.sql@9, update.sql@1)", ["-M", "simple", *k16Clients],
+        group="topology", targets=(kRouted, kRoutedLsn, kUnrouted, kBouncer), default=False,
+        scripts=(("read.sql", 9), ("update.sql", 1)), write_script="update.sql",
+    ),
+    Scenario(
+        "r4", "write-only (update.sql): window vs lsn", ["-M", "simple", *k16Clients],
+        group="topology", targets=(kRouted, kRoutedLsn, kUnrouted), default=False,
+        scripts=(("update.sql", 1),), write_script="update.sql",
+    ),
+    # The same with one statement text (-M prepared sends `$1`, `$2` instead of the literals that
+    # -M simple puts into every UPDATE): separates the per-text cost of routing a write from the
+    # lsn mode's own cost.
+    Scenario(
+        "r5", "write-only (update.sql), prepared statements: window vs lsn",
+        ["-M", "prepared", *k16Clients],
+        group="topology", targets=(kRouted, kRoutedLsn, kUnrouted), default=False,
+        scripts=(("update.sql", 1),), write_script="update.sql",
+    ),
+    # r1 and r2 at a fixed rate both targets sustain: on this machine a proxy's CPU per
+    # transaction rises when its TPS falls (fewer messages per wake-up), so at full speed a
+    # slower target also looks costlier per transaction. -R makes the comparison like for like.
+    Scenario(
+        "r6", "select-only, simple protocol, fixed 8,000 tps, routed vs unrouted",
+        ["-S", "-M", "simple", "-R", "8000", *k16Clients],
+        group="topology", targets=(kRouted, kUnrouted), default=False,
+    ),
+    Scenario(
+        "r7", "select-only, prepared statements, fixed 8,000 tps, routed vs unrouted",
+        ["-S", "-M", "prepared", "-R", "8000", *k16Clients],
+        group="topology", targets=(kRouted, kUnrouted), default=False,
     ),
 ]
 
@@ -167,7 +253,7 @@ def parse_args():
         description="pgrouter vs PgBouncer vs direct PostgreSQL",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="scenarios:\n" + "\n".join(
-            f"  {s.key}  {s.title}: pgbench {' '.join(s.args)}"
+            f"  {s.key}  {s.title}: pgbench {s.describe()}"
             + ("" if s.default else "  (opt-in)") for s in SCENARIOS),
     )
     p.add_argument("--rounds", type=int, default=3)
@@ -183,8 +269,12 @@ def parse_args():
                    help="a second pgrouter binary measured in the same rounds, as "
                         "\"pgrouter (before)\" (e.g. a build of the last commit)")
     p.add_argument("--scenarios", default=",".join(s.key for s in SCENARIOS if s.default),
-                   help="comma-separated keys; 'f' (-M prepared) is the opt-in hook")
+                   help="comma-separated keys; 'f' (-M prepared) and r1-r7 (routing over a "
+                        "primary + 2 replicas) are opt-in")
     p.add_argument("--scale", type=int, default=10, help="pgbench -i scale factor")
+    p.add_argument("--topology-port", type=int, default=0,
+                   help="BASE_PORT of the r* scenarios' primary (replicas on +1, +2); "
+                        "0 = three free ports found at start")
     p.add_argument("--idle-clients", type=int, default=10000,
                    help="idle clients of each kind per pooler; 0 skips the memory test")
     p.add_argument("--idle-kinds", default=",".join(IDLE_KINDS),
@@ -240,6 +330,56 @@ def start_variants(procs, work, variants, pg_port, auth, secret, prefix):
                        v["workers"], v["key"], v["label"])
         for v in variants
     ]
+
+
+def write_scripts(work, scale, scenarios):
+    for name in {name for sc in scenarios for name, _ in sc.scripts}:
+        path = os.path.join(work, name)
+        with open(path, "w") as f:
+            f.write(kScripts[name].format(accounts=100000 * scale))
+        os.chmod(path, 0o644)
+    for sc in scenarios:
+        sc.script_dir = work
+
+
+def start_topology_targets(procs, work, variant, topo, wanted):
+    """Those of kTopologyLabels' targets in `wanted`: the binary under test (its first
+    --pgrouter-workers value) with and without the replicas, and PgBouncer on the primary. User
+    bench with its plaintext password: the health checks log in with it (a verifier cannot log
+    in to a server)."""
+    replicas = topo.replicas()
+    common = dict(binary=variant["binary"], pg_port=topo.primary, auth="scram",
+                  secret=kBenchPassword, workers=variant["workers"])
+    starts = {
+        kRouted: lambda: start_pgrouter(procs, work, "topo-routed", key=kRouted,
+                                        label=kTopologyLabels[kRouted], replicas=replicas,
+                                        **common),
+        kRoutedLsn: lambda: start_pgrouter(procs, work, "topo-routed-lsn", key=kRoutedLsn,
+                                           label=kTopologyLabels[kRoutedLsn], replicas=replicas,
+                                           routing={"consistency": "lsn"}, **common),
+        kUnrouted: lambda: start_pgrouter(procs, work, "topo-unrouted", key=kUnrouted,
+                                          label=kTopologyLabels[kUnrouted], **common),
+        kBouncer: lambda: relabel(start_pgbouncer(procs, work, "topo-pgbouncer", topo.primary,
+                                                  "scram", kBenchPassword), kBouncer),
+    }
+    return [start() for key, start in starts.items() if key in wanted]
+
+
+def relabel(target, key):
+    target.key, target.label = key, kTopologyLabels[key]
+    return target
+
+
+def run_on_topology(topo, target, scenario, duration, round_no, running):
+    """One pgbench run plus what each server did meanwhile (PostgreSQL's statistics, read after
+    they have settled: see kStatsSettleSeconds)."""
+    before = server_counters(topo)
+    record = run_pgbench(target, scenario, duration, round_no, running)
+    time.sleep(kStatsSettleSeconds)
+    after = server_counters(topo)
+    only_writes = [name for name, _ in scenario.scripts] == [scenario.write_script]
+    record.update(server_work(before, after, record, scenario.write_script, only_writes))
+    return record
 
 
 def measure_idle(procs, work, args, variants, pg_port, results):
@@ -350,23 +490,33 @@ def main():
     chown_pg(work)
     runs, idle, targets = [], [], {}
     interrupted = False
+    topology = None
     try:
         log(f"work dir {work}; open-file limit {meta['nofile']}")
-        pg_port, _ = start_postgres(procs, work)
-        verifier = setup_database(work, pg_port, args.scale)
-        secret = kBenchPassword if args.password_form == "plain" else verifier
-
-        targets["scram"] = [
-            Target("direct", "direct", pg_port),
-            start_pgbouncer(procs, work, "pgbouncer", pg_port, "scram", secret),
-            *start_variants(procs, work, variants, pg_port, "scram", secret, "scram"),
-        ]
-        if any(sc.auth == "trust" for sc in args.scenario_list):
+        single = args.idle_clients > 0 or any(sc.group != "topology" for sc in args.scenario_list)
+        if single:
+            pg_port, _ = start_postgres(procs, work)
+            verifier = setup_database(work, pg_port, args.scale)
+            secret = kBenchPassword if args.password_form == "plain" else verifier
+            targets["scram"] = [
+                Target("direct", "direct", pg_port),
+                start_pgbouncer(procs, work, "pgbouncer", pg_port, "scram", secret),
+                *start_variants(procs, work, variants, pg_port, "scram", secret, "scram"),
+            ]
+        if any(sc.auth == "trust" and sc.group != "topology" for sc in args.scenario_list):
             targets["trust"] = [
                 Target("direct", "direct", pg_port, user=kTrustUser),
                 start_pgbouncer(procs, work, "pgbouncer-trust", pg_port, "trust", ""),
                 *start_variants(procs, work, variants, pg_port, "trust", "", "trust"),
             ]
+        if any(sc.group == "topology" for sc in args.scenario_list):
+            # Set before the start so that a half-started topology is stopped too.
+            topology = os.path.join(work, "topology")
+            topo, _ = start_topology(work, args.scale, args.topology_port)
+            meta["topology_ports"] = topo.ports
+            write_scripts(work, args.scale, args.scenario_list)
+            wanted = {k for sc in args.scenario_list if sc.group == "topology" for k in sc.targets}
+            targets["topology"] = start_topology_targets(procs, work, variants[0], topo, wanted)
         for auth, group in targets.items():
             for t in group:
                 if not t.unavailable:
@@ -378,22 +528,31 @@ def main():
         live = {auth: [t for t in group if not t.unavailable] for auth, group in targets.items()}
         if args.warmup > 0:
             warm = Scenario("warmup", "warm-up", ["-S", *k16Clients])
-            for t in live["scram"]:
+            for t in live.get("scram", []) + live.get("topology", []):
                 log(f"warm-up {t.label} ({args.warmup}s)")
                 run_pgbench(t, warm, args.warmup, 0, running)
+            if "topology" in live:
+                time.sleep(kStatsSettleSeconds)  # the warm-ups' statistics out of round 1's
 
         for round_no in range(1, args.rounds + 1):
             for sc in args.scenario_list:
-                for t in live[sc.auth]:
+                for t in live.get(sc.group, []):
                     if t.key == "direct" and not sc.direct:
                         continue
-                    record = run_pgbench(t, sc, args.duration, round_no, running)
+                    if sc.targets and t.key not in sc.targets:
+                        continue
+                    if sc.group == "topology":
+                        record = run_on_topology(topo, t, sc, args.duration, round_no, running)
+                    else:
+                        record = run_pgbench(t, sc, args.duration, round_no, running)
                     runs.append(record)
                     tps = f"{record['tps']:.0f} tps" if record.get("tps") else "no tps"
                     cpu = record.get("cpu_us_per_tx")
                     cpu = f", {cpu:.1f} µs CPU/tx" if cpu is not None else ""
                     bad = "" if record["ok"] else f"  FAILED: {record['problem']}"
-                    log(f"round {round_no} ({sc.key}) {t.label}: {tps}{cpu}{bad}")
+                    spread = record.get("server_statements")
+                    spread = f"; statements per server {spread}" if spread else ""
+                    log(f"round {round_no} ({sc.key}) {t.label}: {tps}{cpu}{spread}{bad}")
 
         for group in targets.values():
             for t in group:
@@ -411,7 +570,10 @@ def main():
         for proc in list(running):
             proc.kill()
         procs.stop_all()
+        if topology:
+            stop_topology(topology)
         keep_logs(work, f"{stamp}.logs")
+        keep_logs(os.path.join(work, "topology"), f"{stamp}.logs/topology")
         shutil.rmtree(work, ignore_errors=True)
 
     meta["interrupted"] = interrupted
@@ -420,6 +582,7 @@ def main():
         "%Y-%m-%d %H:%M:%S UTC")
     os.makedirs(args.out_dir, exist_ok=True)
     # The raw measurements first: a report bug must not lose a long run.
+    meta["topology_labels"] = kTopologyLabels
     meta["availability"] = {
         auth: {t.key: t.unavailable for t in group} for auth, group in targets.items()}
     with open(f"{stamp}.json", "w") as f:

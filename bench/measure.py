@@ -1,5 +1,6 @@
-# bench/measure.py — one pgbench run (TPS, latency, pooler CPU from /proc), the idle-memory test
-# (two kinds of idle client) and the medians. Starts or configures no server (services.py does).
+# bench/measure.py — one pgbench run (TPS, latency, pooler CPU from /proc), which server did the work
+# (routing scenarios: PostgreSQL's own statistics), the idle-memory test (two kinds of idle client)
+# and the medians. Starts or configures no server (services.py does).
 import json
 import os
 import re
@@ -12,8 +13,13 @@ import time
 
 from services import (
     client_env, die_with_parent, kBenchDb, kClkTck, kHost, kPgBin, kRepo,
-    proc_cpu_ticks, proc_rss_kib,
+    proc_cpu_ticks, proc_rss_kib, psql_admin,
 )
+
+# PostgreSQL 15 flushes a backend's statistics at most once a second while it is busy; what is left
+# when it goes idle is flushed by a 10 s idle timer (PGSTAT_IDLE_INTERVAL). Waiting this long after
+# a run puts every transaction of the run into its own counters and none into the next run's.
+kStatsSettleSeconds = 11
 
 def parse_pgbench(out):
     def grab(pattern, cast=float):
@@ -21,7 +27,15 @@ def parse_pgbench(out):
         return cast(m.group(1)) if m else None
 
     tps = re.search(r"^tps = ([\d.]+) \((.*)\)", out, re.M)
+    # With several -f scripts pgbench reports each: "SQL script 2: /x/update.sql" then
+    # " - weight: ..." and " - 1234 transactions (10.1% of total, ...)".
+    script_tx = {}
+    for m in re.finditer(r"^SQL script \d+: (\S+)\n(?: - weight.*\n)? - (\d+) transactions",
+                         out, re.M):
+        name = os.path.basename(m.group(1))
+        script_tx[name] = script_tx.get(name, 0) + int(m.group(2))
     return {
+        "script_tx": script_tx,
         "tps": float(tps.group(1)) if tps else None,
         "tps_note": tps.group(2) if tps else "",
         "transactions": grab(r"^number of transactions actually processed: (\d+)", int),
@@ -94,7 +108,7 @@ def run_pgbench(target, scenario, duration, round_no, running):
         return record
     argv = [
         f"{kPgBin}/pgbench", "-h", kHost, "-p", str(target.port), "-U", target.user,
-        "-T", str(duration + scenario.login_allowance), *scenario.args, kBenchDb,
+        "-T", str(duration + scenario.login_allowance), *scenario.pgbench_args(), kBenchDb,
     ]
     record["command"] = " ".join(argv[1:])
     watcher = None
@@ -154,17 +168,53 @@ def run_pgbench(target, scenario, duration, round_no, running):
     return record
 
 
+def server_counters(topology):
+    """Per node: (transactions committed in the bench database, scans of pgbench_accounts). Every
+    statement of the routing scenarios reads or updates one pgbench_accounts row by index, so the
+    scans count the statements each server ran; health probes and the LSN mode's
+    `SELECT pg_current_wal_insert_lsn()` are transactions that scan no table. A standby keeps
+    these counters for its own read-only sessions."""
+    sql = ("SELECT d.xact_commit, coalesce(t.idx_scan, 0) + coalesce(t.seq_scan, 0) "
+           "FROM pg_stat_database d LEFT JOIN pg_stat_user_tables t "
+           "ON t.relname = 'pgbench_accounts' WHERE d.datname = current_database()")
+    counters = {}
+    for name, port in topology.ports.items():
+        xacts, scans = psql_admin(topology.dir, port, sql, db=kBenchDb).strip().split("|")
+        counters[name] = (int(xacts), int(scans))
+    return counters
+
+
+def server_work(before, after, record, write_script, only_writes):
+    """What each server did during one run (after - before); fields added to the run's record.
+    Writes: the transactions of `write_script`, or all of them when it is the only script
+    (pgbench reports scripts one by one only when there are several)."""
+    scans = {name: after[name][1] - before[name][1] for name in after}
+    xacts = {name: after[name][0] - before[name][0] for name in after}
+    out = {"server_statements": scans, "server_xacts": xacts}
+    writes = (record.get("script_tx") or {}).get(write_script)
+    if writes is None and only_writes:
+        writes = record.get("transactions")
+    if writes:
+        out["writes"] = writes
+        # Transactions on the primary that touched no pgbench_accounts row, per write: the LSN
+        # mode's hidden position query (plus ~1/s of health probes and pgbench's start-up VACUUMs).
+        out["other_primary_xacts_per_write"] = (xacts["primary"] - scans["primary"]) / writes
+    return out
+
+
 def median_of(runs, field):
     values = [r[field] for r in runs if r.get("ok") and r.get(field) is not None]
     return statistics.median(values) if values else None
 
 
 def summarize(runs, scenarios, availability):
-    """availability: {auth: {target key: why it is not measured, or ""}}. One entry per
+    """availability: {target group: {target key: why it is not measured, or ""}}. One entry per
     (scenario key, target key)."""
     summary = {}
     for sc in scenarios:
-        for key, unavailable in availability.get(sc.auth, {}).items():
+        for key, unavailable in availability.get(sc.group, {}).items():
+            if sc.targets and key not in sc.targets:
+                continue
             mine = [r for r in runs if r["scenario"] == sc.key and r["target"] == key]
             summary[(sc.key, key)] = {
                 "unavailable": unavailable,
@@ -180,6 +230,10 @@ def summarize(runs, scenarios, availability):
                 "problems": [r["problem"] for r in mine if r["problem"]],
                 "errors": merge_counts(r.get("errors", {}) for r in mine),
                 "aborted_clients": sum(r.get("aborted_clients", 0) for r in mine),
+                "server_statements": merge_counts(
+                    r["server_statements"] for r in mine if r["ok"] and "server_statements" in r),
+                "writes": median_of(mine, "writes"),
+                "other_primary_xacts_per_write": median_of(mine, "other_primary_xacts_per_write"),
             }
     return summary
 

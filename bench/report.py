@@ -30,8 +30,9 @@ def variants_of(meta):
     }]
 
 
-def labels_of(variants):
-    return {**kFixedLabels, **{v["key"]: v["label"] for v in variants}}
+def labels_of(variants, meta=None):
+    topology = (meta or {}).get("topology_labels", {})
+    return {**kFixedLabels, **{v["key"]: v["label"] for v in variants}, **topology}
 
 
 def paired(runs, scenario, field, num="pgrouter", den="pgbouncer"):
@@ -205,6 +206,90 @@ def before_after_section(scenarios, summary, runs, variants):
     return out
 
 
+kUnrouted = "pgrouter-unrouted"
+kWindow = "pgrouter-routed"
+kLsn = "pgrouter-routed-lsn"
+kNodes = ("primary", "replica1", "replica2")
+
+
+def statements_cells(s):
+    """'N (x%)' per node: statements (pgbench_accounts scans) summed over the ok rounds."""
+    counts = s.get("server_statements") or {}
+    total = sum(counts.get(n, 0) for n in kNodes)
+    if not total:
+        return ["—"] * len(kNodes)
+    return [f"{counts.get(n, 0):,} ({100 * counts.get(n, 0) / total:.0f}%)" for n in kNodes]
+
+
+def routing_section(scenarios, summary, runs, labels):
+    out = ["## Routing over a primary and 2 streaming replicas (median)\n"]
+    out.append("The same pgrouter binary with the replicas in its config (routing on: pgrouter's "
+               "defaults, consistency window or lsn) and without them (unrouted: every statement "
+               "to the primary); PgBouncer on the primary as a reference. CPU = pgrouter's (or "
+               "PgBouncer's) utime+stime per transaction, all threads (the health prober "
+               "included). \"/ unrouted\" = ratio of the medians; \"per round\" = the ratio "
+               "within each round. Statements per server: scans of pgbench_accounts (each "
+               "statement of these scenarios reads or updates one row) from each server's "
+               "pg_stat_user_tables, summed over the rounds.\n")
+    out += table_head(["Scenario", "Target", "TPS", "CPU µs/tx", "CPU µs/tx after logins",
+                       "CPU / unrouted", "per round", "TPS / unrouted",
+                       "statements on primary", "on replica1", "on replica2"])
+    for sc in scenarios:
+        for key in sc.targets:
+            s = summary.get((sc.key, key))
+            if not s:
+                continue
+            base = key == kUnrouted
+            out.append(row([
+                f"({sc.key}) {sc.title}", labels.get(key, key),
+                cell(summary, sc, key, "tps", 0),
+                cell(summary, sc, key, "cpu_us_per_tx", 1),
+                cell(summary, sc, key, "cpu_us_per_tx_after_login", 1),
+                "—" if base else ratio(value(summary, sc, key, "cpu_us_per_tx"),
+                                       value(summary, sc, kUnrouted, "cpu_us_per_tx")),
+                "—" if base else paired(runs, sc, "cpu_us_per_tx", key, kUnrouted),
+                "—" if base else ratio(value(summary, sc, key, "tps"),
+                                       value(summary, sc, kUnrouted, "tps")),
+                *(statements_cells(s) if not s["unavailable"] else ["—"] * len(kNodes)),
+            ]))
+    out.append("")
+    return out
+
+
+def lsn_section(scenarios, summary, runs, labels):
+    writing = [sc for sc in scenarios if sc.write_script]
+    if not writing:
+        return []
+    out = ["## Read-your-writes: lsn vs window, per write transaction (median)\n"]
+    out.append("In write-only every transaction is one UPDATE, so CPU µs/tx is per write. "
+               "\"Other primary tx per write\" = (transactions committed on the primary − "
+               "pgbench_accounts scans there) / writes: the lsn mode's hidden "
+               "`SELECT pg_current_wal_insert_lsn()` after each write (one extra round trip to "
+               "the primary), plus about one health probe a second and pgbench's start-up "
+               "VACUUMs.\n")
+    out += table_head(["Scenario", "Target", "TPS", "writes per run", "CPU µs/tx",
+                       "CPU / window", "per round", "TPS / window", "other primary tx per write"])
+    for sc in writing:
+        for key in sc.targets:
+            if key == "pgbouncer" or (sc.key, key) not in summary:
+                continue
+            base = key == kWindow
+            out.append(row([
+                f"({sc.key}) {sc.title}", labels.get(key, key),
+                cell(summary, sc, key, "tps", 0),
+                cell(summary, sc, key, "writes", 0),
+                cell(summary, sc, key, "cpu_us_per_tx", 1),
+                "—" if base else ratio(value(summary, sc, key, "cpu_us_per_tx"),
+                                       value(summary, sc, kWindow, "cpu_us_per_tx")),
+                "—" if base else paired(runs, sc, "cpu_us_per_tx", key, kWindow),
+                "—" if base else ratio(value(summary, sc, key, "tps"),
+                                       value(summary, sc, kWindow, "tps")),
+                cell(summary, sc, key, "other_primary_xacts_per_write", 3),
+            ]))
+    out.append("")
+    return out
+
+
 def idle_kib(record):
     # Runs saved before the two kinds divided by the clients still open ("kib_per_conn").
     return record.get("kib_per_client", record.get("kib_per_conn"))
@@ -267,6 +352,13 @@ def failures_section(scenarios, summary, labels):
     return out
 
 
+def spread(record):
+    counts = record.get("server_statements")
+    if not counts:
+        return "—"
+    return " / ".join(fmt(counts.get(n)) for n in kNodes)
+
+
 def every_run_section(runs, labels):
     out = ["## Every run\n"]
     out.append("Pooler CPU (s) is the whole run; login s / login CPU s: time until all clients "
@@ -274,8 +366,8 @@ def every_run_section(runs, labels):
                "CPU.\n")
     out.append("| Round | Scenario | Target | TPS | Latency (ms) | Transactions | Pooler CPU (s) | "
                "µs/tx | µs/tx after logins | login s | login CPU s | pgbench µs/tx | Load 1m | "
-               "Status |")
-    out.append("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+               "Statements primary / replica1 / replica2 | Status |")
+    out.append("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in runs:
         status = "ok" if r["ok"] else "FAILED"
         if r.get("failed_tx"):
@@ -286,7 +378,8 @@ def every_run_section(runs, labels):
             f"{fmt(r.get('transactions'))} | {fmt(r.get('cpu_seconds'), 2)} | "
             f"{fmt(r.get('cpu_us_per_tx'), 1)} | {fmt(r.get('cpu_us_per_tx_after_login'), 1)} | "
             f"{fmt(r.get('login_seconds'), 2)} | {fmt(r.get('login_cpu_seconds'), 2)} | "
-            f"{fmt(r.get('client_cpu_us_per_tx'), 1)} | {r['loadavg']:.2f} | {status} |")
+            f"{fmt(r.get('client_cpu_us_per_tx'), 1)} | {r['loadavg']:.2f} | "
+            f"{spread(r)} | {status} |")
     out.append("")
     return out
 
@@ -305,6 +398,18 @@ def setup_section(meta, variants, idle):
     settings = ", ".join(f"{k} = {val}" for k, val in meta["pg_settings"].items())
     out.append(f"* PostgreSQL 15 started by the bench on 127.0.0.1: {settings} (throw-away data). "
                f"`pgbench -i -s {a['scale']}`.")
+    if meta.get("topology_ports"):
+        ports = meta["topology_ports"]
+        out.append("* Routing scenarios (r*): `scripts/local_topology.sh start DIR "
+                   f"{ports['primary']}` (primary on {ports['primary']}, streaming replicas "
+                   f"replica1 on {ports['replica1']} and replica2 on {ports['replica2']}; fsync = "
+                   "off, wal_level replica, hot_standby_feedback on), then synchronous_commit = "
+                   "off on the primary (ALTER SYSTEM) and the same role, database and "
+                   f"`pgbench -i -s {a['scale']}` there; the replicas replay them before the "
+                   "runs. Each run is followed by an 11 s pause before the servers' statistics "
+                   "are read (PostgreSQL flushes an idle backend's counters after 10 s). pgrouter "
+                   "there: the binary under test with its first worker count, user bench with "
+                   "its plaintext password (the health checks log in with it).")
     idle_conn = idle[0].get("max_client_conn", 12000) if idle else 12000
     idle_note = f" ({idle_conn} in the idle-memory test)" if idle_conn != 12000 else ""
     out.append("* PgBouncer: pool_mode transaction, default_pool_size 20, max_client_conn 12000"
@@ -325,12 +430,18 @@ def setup_section(meta, variants, idle):
 
 def render_report(meta, scenarios, summary, runs, idle):
     variants = variants_of(meta)
-    labels = labels_of(variants)
+    labels = labels_of(variants, meta)
+    single = [sc for sc in scenarios if getattr(sc, "group", "") != "topology"]
+    routed = [sc for sc in scenarios if getattr(sc, "group", "") == "topology"]
     out = header_section(meta, summary, labels)
-    out += throughput_section(scenarios, summary, runs, variants)
-    out += latency_section(scenarios, summary, variants)
-    out += cpu_section(scenarios, summary, runs, variants)
-    out += before_after_section(scenarios, summary, runs, variants)
+    if single:
+        out += throughput_section(single, summary, runs, variants)
+        out += latency_section(single, summary, variants)
+        out += cpu_section(single, summary, runs, variants)
+        out += before_after_section(single, summary, runs, variants)
+    if routed:
+        out += routing_section(routed, summary, runs, labels)
+        out += lsn_section(routed, summary, runs, labels)
     out += idle_section(idle, labels)
     out += failures_section(scenarios, summary, labels)
     out += every_run_section(runs, labels)

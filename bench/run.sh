@@ -6,6 +6,9 @@
 #                     [--pgrouter-workers 1,0] [--pgrouter-baseline PATH]
 #                     [--scenarios a,b,c,d,e,g] [--idle-clients 10000] [--idle-kinds login,query]
 #                     [--password-form plain|verifier]
+#   sudo bench/run.sh --scenarios r1,r2,r3,r4,r5,r6,r7 --idle-clients 0
+#                                              routing over a primary + 2 streaming replicas
+#                                              (scripts/local_topology.sh) vs unrouted
 #   bench/bench.py --help                      every option
 #   bench/bench.py --report bench/out/X.json   print a saved run's report again (no root needed)
 #

@@ -1,8 +1,10 @@
-# bench/services.py — starts and stops what the bench measures: its own PostgreSQL 15, PgBouncer and
-# pgrouter instances, each in the bench's temp dir. Must not measure anything or touch other dirs.
+# bench/services.py — starts and stops what the bench measures: its own PostgreSQL 15 (alone, or as
+# scripts/local_topology.sh's primary + 2 replicas), PgBouncer and pgrouter instances, each in the
+# bench's temp dir. Must not measure anything or touch other dirs.
 import ctypes
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -22,6 +24,7 @@ kTrustUser = "bench_trust"  # member of bench; pg_hba trusts it (churn without S
 kPoolSize = 20
 kMaxClientConn = 12000
 kClkTck = os.sysconf("SC_CLK_TCK")
+kTopologyScript = os.path.join(kRepo, "scripts", "local_topology.sh")
 
 # The PostgreSQL settings the bench runs with. fsync/synchronous_commit off: only the proxies are
 # being compared, and disk flushes would make the write scenario measure the disk instead.
@@ -45,6 +48,24 @@ def free_port():
     with socket.socket() as s:
         s.bind((kHost, 0))
         return s.getsockname()[1]
+
+
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind((kHost, port))
+            return True
+        except OSError:
+            return False
+
+
+def free_port_block(count):
+    """The first of `count` consecutive free ports (local_topology.sh takes BASE_PORT..+2)."""
+    for _ in range(200):
+        base = random.randrange(30000, 60000)
+        if all(port_free(p) for p in range(base, base + count)):
+            return base
+    raise BenchError(f"no {count} consecutive free ports found in 30000-60000")
 
 
 def port_open(port):
@@ -227,6 +248,81 @@ def setup_database(work, pg_port, scale):
 
 
 # ---------------------------------------------------------------------------------------------
+# Primary + 2 streaming replicas (the routing scenarios)
+
+
+class Topology:
+    """scripts/local_topology.sh's nodes under DIR: name -> port, primary first."""
+
+    def __init__(self, directory, ports):
+        self.dir = directory
+        self.ports = ports
+
+    @property
+    def primary(self):
+        return self.ports["primary"]
+
+    def replicas(self):
+        return [port for name, port in self.ports.items() if name != "primary"]
+
+
+def read_topology_env(directory):
+    # Line by line, not `source`: the values are raw (the verifier contains '$').
+    env = {}
+    with open(os.path.join(directory, "topology.env")) as f:
+        for line in f:
+            key, sep, val = line.rstrip("\n").partition("=")
+            if sep:
+                env[key] = val
+    return env
+
+
+def start_topology(work, scale, base_port=0):
+    """The one topology definition (scripts/local_topology.sh) in WORK/topology, then the same
+    roles, database and pgbench tables as start_postgres + setup_database, made on the primary
+    (the replicas get them by streaming). Returns (Topology, SCRAM verifier of user bench)."""
+    directory = os.path.join(work, "topology")
+    base = base_port or free_port_block(3)
+    log(f"local_topology.sh start (ports {base}-{base + 2})")
+    run_checked([kTopologyScript, "start", directory, str(base)], "local_topology.sh start",
+                timeout=300)
+    env = read_topology_env(directory)
+    topology = Topology(directory, {
+        "primary": int(env["PRIMARY_PORT"]),
+        "replica1": int(env["REPLICA1_PORT"]),
+        "replica2": int(env["REPLICA2_PORT"]),
+    })
+    # The script's nodes differ from kPgSettings only in synchronous_commit (fsync is off,
+    # max_connections 300 and shared_buffers 128MB, the default, in both).
+    psql_admin(directory, topology.primary, "ALTER SYSTEM SET synchronous_commit = off")
+    psql_admin(directory, topology.primary, "SELECT pg_reload_conf()")
+    verifier = setup_database(directory, topology.primary, scale)
+    wait_replicas_caught_up(topology)
+    return topology, verifier
+
+
+def wait_replicas_caught_up(topology, seconds=120):
+    """Until every replica has replayed what the primary had written (pgbench -i's tables)."""
+    lsn = psql_admin(topology.dir, topology.primary, "SELECT pg_current_wal_lsn()").strip()
+    want = len(topology.replicas())
+    for _ in range(seconds * 5):
+        got = psql_admin(topology.dir, topology.primary,
+                         "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming' "
+                         f"AND replay_lsn >= '{lsn}'").strip()
+        if int(got) >= want:
+            return
+        time.sleep(0.2)
+    raise BenchError(f"replicas did not replay up to {lsn} within {seconds}s")
+
+
+def stop_topology(directory):
+    result = subprocess.run([kTopologyScript, "stop", directory], capture_output=True, text=True,
+                            timeout=300)
+    if result.returncode != 0:
+        log(f"local_topology.sh stop {directory} failed: {result.stdout}{result.stderr}")
+
+
+# ---------------------------------------------------------------------------------------------
 # Poolers
 
 
@@ -300,8 +396,10 @@ def yaml_str(s):
 
 
 def start_pgrouter(procs, work, name, binary, pg_port, auth, secret, workers=1, key="pgrouter",
-                   label="pgrouter", max_client_conn=kMaxClientConn):
-    """key and label tell several pgrouter targets apart (binaries, worker counts) in one run."""
+                   label="pgrouter", max_client_conn=kMaxClientConn, replicas=(), routing=None):
+    """key and label tell several pgrouter targets apart (binaries, worker counts) in one run.
+    replicas: ports of pg_port's streaming replicas (routing on); routing: the database's
+    `routing:` keys, e.g. {"consistency": "lsn"} (the rest keep pgrouter's defaults)."""
     user = kBenchUser if auth == "scram" else kTrustUser
 
     def unavailable(why):
@@ -316,6 +414,12 @@ def start_pgrouter(procs, work, name, binary, pg_port, auth, secret, workers=1, 
         user_yaml = f"{{name: {kTrustUser}, auth: trust}}"
     else:
         user_yaml = f"{{name: {kBenchUser}, auth: scram-sha-256, password: {yaml_str(secret)}}}"
+    database = [f'primary: "{kHost}:{pg_port}"']
+    if replicas:
+        database.append("replicas: [" + ", ".join(f'"{kHost}:{p}"' for p in replicas) + "]")
+    if routing:
+        database.append("routing: {" + ", ".join(f"{k}: {v}" for k, v in routing.items()) + "}")
+    database_yaml = ", ".join(database)
     with open(cfg, "w") as f:
         f.write(
             f"""listen: "{kHost}:{port}"
@@ -323,7 +427,7 @@ workers: {workers}
 pool: {{mode: transaction, size: {kPoolSize}, max_client_conn: {max_client_conn},
        query_wait_timeout_ms: 30000}}
 users: [{user_yaml}]
-databases: {{{kBenchDb}: {{primary: "{kHost}:{pg_port}"}}}}
+databases: {{{kBenchDb}: {{{database_yaml}}}}}
 log: {{level: warn, connections: false}}
 """
         )
