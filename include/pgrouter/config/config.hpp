@@ -92,6 +92,37 @@ struct RoutingConfig {
     bool operator==(const RoutingConfig&) const = default;
 };
 
+// Sharding (issue 8). A database with `shards:` splits the rows of its sharded tables over several
+// primaries by a key: hash(key) mod `slots` picks a slot, each shard owns slot ranges.
+enum class ShardFunction { Xxh3, Modulo };  // modulo: integer keys only, key mod slots
+enum class ShardKeyType { Bigint, Integer, Smallint, Text, Uuid };
+enum class CrossShardWrites { Error, All };  // a write on a sharded table without its key
+
+struct ShardedTable {
+    std::string name;  // table name as written (lower case unless quoted in SQL)
+    std::string key;   // the shard key column
+    ShardKeyType type = ShardKeyType::Bigint;
+};
+
+struct SlotRange {
+    std::uint32_t first = 0;  // inclusive
+    std::uint32_t last = 0;   // inclusive
+};
+
+struct ShardConfig {
+    std::vector<SlotRange> slots;  // "0-511" or several ranges; together they cover every slot once
+    Address primary;
+    std::vector<Address> replicas;
+};
+
+struct ShardingConfig {
+    ShardFunction function = ShardFunction::Xxh3;
+    std::uint32_t slots = 1024;
+    std::vector<ShardedTable> tables;
+    std::vector<std::string> reference_tables;  // a full copy on every shard
+    CrossShardWrites cross_shard_writes = CrossShardWrites::Error;
+};
+
 struct DatabaseConfig {
     std::string name;    // the name clients connect to (the YAML key)
     std::string dbname;  // the name on the server; defaults to `name`
@@ -99,6 +130,10 @@ struct DatabaseConfig {
     std::vector<Address> replicas;
     RoutingConfig routing;  // the global block with this database's overrides applied
     SessionStatePolicy on_session_state = SessionStatePolicy::Pin;
+    // Sharded databases: `shards` is non-empty, `primary`/`replicas` are unused (the first shard's
+    // servers hold tables that are neither sharded nor reference tables).
+    ShardingConfig sharding;
+    std::vector<ShardConfig> shards;
 };
 
 struct LimitsConfig {
