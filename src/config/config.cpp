@@ -130,4 +130,40 @@ std::string_view to_string(ConsistencyScope value) {
     return "unknown";
 }
 
+std::string_view to_string(ShardFunction value) {
+    switch (value) {
+        case ShardFunction::Xxh3:
+            return "xxh3";
+        case ShardFunction::Modulo:
+            return "modulo";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(ShardKeyType value) {
+    switch (value) {
+        case ShardKeyType::Bigint:
+            return "bigint";
+        case ShardKeyType::Integer:
+            return "integer";
+        case ShardKeyType::Smallint:
+            return "smallint";
+        case ShardKeyType::Text:
+            return "text";
+        case ShardKeyType::Uuid:
+            return "uuid";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(CrossShardWrites value) {
+    switch (value) {
+        case CrossShardWrites::Error:
+            return "error";
+        case CrossShardWrites::All:
+            return "all";
+    }
+    return "unknown";
+}
+
 }  // namespace pgrouter::config

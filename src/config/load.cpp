@@ -343,9 +343,10 @@ void Parser::parse_databases(const Field& field) {
         }
         seen.emplace_back(name, key_line);
         source_.record(path, key_line);
-        const std::optional<Section> fields =
-            section(it->second, path, key_line,
-                    {"dbname", "primary", "replicas", "routing", "on_session_state"}, false);
+        const std::optional<Section> fields = section(
+            it->second, path, key_line,
+            {"dbname", "primary", "replicas", "sharding", "shards", "routing", "on_session_state"},
+            false);
         DatabaseConfig& database = config_.databases.emplace_back();
         database.name = name;
         database.dbname = name;
@@ -354,15 +355,9 @@ void Parser::parse_databases(const Field& field) {
             continue;
         }
         read_string(*fields, "dbname", database.dbname);
-        if (!fields->find("primary")) {
-            missing(*fields, "primary");
-        }
-        read_address(*fields, "primary", database.primary);
+        parse_database_servers(*fields, database);
         read_enum(*fields, "on_session_state", database.on_session_state,
                   {{"pin", SessionStatePolicy::Pin}, {"error", SessionStatePolicy::Error}});
-        if (const Field* replicas = fields->find("replicas")) {
-            parse_replicas(*replicas, database.replicas);
-        }
         if (const Field* routing = fields->find("routing")) {
             parse_routing(*routing, database.routing);
         }

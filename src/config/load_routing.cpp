@@ -1,7 +1,6 @@
 // pgrouter/config/load_routing.cpp — reads the keys of issue 7 (streaming replicas): a database's
 // replicas, the global and per-database routing blocks, and health_check_user. Shapes and
 // types only; the value rules (minimums, duplicates) are in validate.cpp.
-#include <cctype>
 #include <string>
 #include <vector>
 
@@ -80,10 +79,7 @@ void Parser::parse_write_functions(const Field& field, std::vector<std::string>&
             continue;
         }
         // PostgreSQL folds unquoted identifiers to lower case, and the classifier matches so.
-        name = item.Scalar();
-        for (char& c : name) {
-            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        }
+        name = lower_case(item.Scalar());
     }
     out = std::move(names);
 }

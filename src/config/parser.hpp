@@ -1,6 +1,7 @@
 // src/config/parser.hpp — private to src/config: the YAML walker that load.cpp (top level, pool,
-// users, databases, limits, log) and load_routing.cpp (replicas, the routing block,
-// health_check_user) share. Only src/config includes it, so yaml-cpp never leaves this directory.
+// users, databases, limits, log), load_routing.cpp (replicas, the routing block,
+// health_check_user) and load_sharding.cpp (a database's servers, sharding, shards) share. Only
+// src/config includes it, so yaml-cpp never leaves this directory.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -40,6 +41,8 @@ std::string describe(const YAML::Node& node);
 bool is_plain_or_tagged(const YAML::Node& node, std::string_view tag);
 std::string unknown_key_message(std::string_view key,
                                 std::initializer_list<std::string_view> allowed);
+// ASCII lower case, as PostgreSQL folds unquoted identifiers.
+std::string lower_case(std::string_view text);
 
 // One key of a YAML mapping, with where it was found.
 struct Field {
@@ -130,6 +133,17 @@ private:
     // Top-level `health_check_user`; when absent (and readable), the default from
     // default_health_check_user once every user is known.
     void parse_health_check_user(const Section& top);
+
+    // load_sharding.cpp
+    // Either `primary` (+ `replicas`) or `shards` (+ `sharding`); a sharded database gets its
+    // first shard's servers as primary/replicas (see DatabaseConfig).
+    void parse_database_servers(const Section& fields, DatabaseConfig& database);
+    void parse_sharding(const Field& field, ShardingConfig& out);
+    void parse_sharded_tables(const Field& field, std::vector<ShardedTable>& out);
+    void parse_reference_tables(const Field& field, std::vector<std::string>& out);
+    // One entry per item, even a broken one, so shards[i] stays item i.
+    void parse_shards(const Field& field, std::vector<ShardConfig>& out);
+    void parse_slot_ranges(const Field& field, std::vector<SlotRange>& out);
 
     Config config_;
     SourceMap source_;

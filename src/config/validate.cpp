@@ -8,8 +8,70 @@
 #include <cstdint>
 #include <string>
 
+#include "checker.hpp"
+
 namespace pgrouter::config {
+namespace detail {
+
+std::string first_at(const Checker& check, const std::string& key, std::string_view what) {
+    const int line = check.line_of(key);
+    return " (first at " + std::string(what) + (line > 0 ? ", line " + std::to_string(line) : "") +
+           ")";
+}
+
+bool same_server(const Address& a, const Address& b) {
+    if (a.port != b.port || a.host.size() != b.host.size()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < a.host.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(a.host[i])) !=
+            std::tolower(static_cast<unsigned char>(b.host[i]))) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void check_address(Checker& check, const Address& address, const std::string& key) {
+    check.require(!address.host.empty() && address.port != 0, key,
+                  "expected \"host:port\" with a port from 1 to 65535");
+}
+
+void check_servers(Checker& check, const Address& primary, const std::vector<Address>& replicas,
+                   const std::string& path) {
+    check_address(check, primary, path + ".primary");
+    const bool primary_ok = !check.failed(path + ".primary");
+    for (std::size_t i = 0; i < replicas.size(); ++i) {
+        const Address& replica = replicas[i];
+        const std::string key = path + ".replicas[" + std::to_string(i) + "]";
+        if (replica.host.empty() || replica.port == 0) {
+            check_address(check, replica, key);
+            continue;
+        }
+        if (primary_ok && same_server(replica, primary)) {
+            check.require(false, key,
+                          replica.to_string() + " is the primary; list only the replicas here");
+            continue;
+        }
+        for (std::size_t j = 0; j < i; ++j) {
+            if (same_server(replicas[j], replica)) {
+                const std::string first = path + ".replicas[" + std::to_string(j) + "]";
+                check.require(
+                    false, key,
+                    replica.to_string() + " is listed twice" + first_at(check, first, first));
+                break;
+            }
+        }
+    }
+}
+
+}  // namespace detail
+
 namespace {
+
+using detail::check_address;
+using detail::Checker;
+using detail::first_at;
 
 constexpr std::uint32_t kMaxWorkers = 1024;
 // The wire length field is a signed 32-bit integer, so nothing larger can ever be framed.
@@ -49,34 +111,8 @@ bool is_base64(std::string_view text) {
     return padding <= 2;
 }
 
-class Checker {
-public:
-    explicit Checker(const SourceMap& source) : source_(source) {}
-
-    // Reports `message` at `key` unless `key` (or a listed input) already failed to parse.
-    void require(bool ok, const std::string& key, std::string message) {
-        if (ok || source_.failed(key)) {
-            return;
-        }
-        errors_.push_back(ConfigError{key, source_.line_of(key), std::move(message)});
-    }
-
-    bool failed(std::string_view key) const { return source_.failed(key); }
-    int line_of(std::string_view key) const { return source_.line_of(key); }
-    std::vector<ConfigError> take() { return std::move(errors_); }
-
-private:
-    const SourceMap& source_;
-    std::vector<ConfigError> errors_;
-};
-
 void check_timeout(Checker& check, std::chrono::milliseconds value, const std::string& key) {
     check.require(value.count() > 0, key, "must be greater than 0");
-}
-
-void check_address(Checker& check, const Address& address, const std::string& key) {
-    check.require(!address.host.empty() && address.port != 0, key,
-                  "expected \"host:port\" with a port from 1 to 65535");
 }
 
 void check_pool(Checker& check, const PoolConfig& pool) {
@@ -177,28 +213,6 @@ void check_users(Checker& check, const std::vector<UserConfig>& users) {
     }
 }
 
-// " (first at <what>, line N)" or " (first at <what>)" when the line is unknown.
-std::string first_at(const Checker& check, const std::string& key, std::string_view what) {
-    const int line = check.line_of(key);
-    return " (first at " + std::string(what) + (line > 0 ? ", line " + std::to_string(line) : "") +
-           ")";
-}
-
-// Host names are case-insensitive, and so are the hex digits of an IPv6 literal. No DNS: two
-// names for one server are not caught.
-bool same_server(const Address& a, const Address& b) {
-    if (a.port != b.port || a.host.size() != b.host.size()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < a.host.size(); ++i) {
-        if (std::tolower(static_cast<unsigned char>(a.host[i])) !=
-            std::tolower(static_cast<unsigned char>(b.host[i]))) {
-            return false;
-        }
-    }
-    return true;
-}
-
 void check_write_functions(Checker& check, const std::vector<std::string>& functions,
                            const std::string& path) {
     for (std::size_t i = 0; i < functions.size(); ++i) {
@@ -280,32 +294,6 @@ void check_routing(Checker& check, const RoutingConfig& routing, const std::stri
     }
 }
 
-void check_replicas(Checker& check, const DatabaseConfig& database, const std::string& path) {
-    const bool primary_ok = !check.failed(path + ".primary");
-    for (std::size_t i = 0; i < database.replicas.size(); ++i) {
-        const Address& replica = database.replicas[i];
-        const std::string key = path + ".replicas[" + std::to_string(i) + "]";
-        if (replica.host.empty() || replica.port == 0) {
-            check_address(check, replica, key);
-            continue;
-        }
-        if (primary_ok && same_server(replica, database.primary)) {
-            check.require(false, key,
-                          replica.to_string() + " is the primary; list only the replicas here");
-            continue;
-        }
-        for (std::size_t j = 0; j < i; ++j) {
-            if (same_server(database.replicas[j], replica)) {
-                const std::string first = path + ".replicas[" + std::to_string(j) + "]";
-                check.require(
-                    false, key,
-                    replica.to_string() + " is listed twice" + first_at(check, first, first));
-                break;
-            }
-        }
-    }
-}
-
 void check_databases(Checker& check, const std::vector<DatabaseConfig>& databases,
                      const RoutingConfig& global) {
     check.require(!databases.empty(), "databases", "at least one database is required");
@@ -320,8 +308,11 @@ void check_databases(Checker& check, const std::vector<DatabaseConfig>& database
             }
         }
         check.require(!database.dbname.empty(), path + ".dbname", "must not be empty");
-        check_address(check, database.primary, path + ".primary");
-        check_replicas(check, database, path);
+        if (database.shards.empty()) {
+            detail::check_servers(check, database.primary, database.replicas, path);
+        } else {
+            detail::check_sharding(check, database, path);
+        }
         check_routing(check, database.routing, path + ".routing", &global);
     }
 }
@@ -349,14 +340,17 @@ void check_health_check_user(Checker& check, const Config& config) {
         return;
     }
     // The prober also watches the primary (failover), but without replicas there is no routing
-    // to feed, so a config without any server credential stays valid then.
+    // to feed, so a config without any server credential stays valid then. A sharded database
+    // counts as replicated: the prober is to watch every shard's servers.
     for (const DatabaseConfig& database : config.databases) {
-        if (!database.replicas.empty()) {
-            check.require(false, "databases." + database.name + ".replicas",
-                          "the health checks need a user to log in to the servers, and no user "
-                          "has a server credential: give one a plaintext or md5 password or "
-                          "server_password (or auth: trust), and name it in health_check_user if "
-                          "it is not the first such user");
+        if (!database.replicas.empty() || !database.shards.empty()) {
+            check.require(
+                false,
+                "databases." + database.name + (database.shards.empty() ? ".replicas" : ".shards"),
+                "the health checks need a user to log in to the servers, and no user "
+                "has a server credential: give one a plaintext or md5 password or "
+                "server_password (or auth: trust), and name it in health_check_user if "
+                "it is not the first such user");
             return;
         }
     }
@@ -456,7 +450,7 @@ std::string default_health_check_user(const Config& config) {
 }
 
 std::vector<ConfigError> validate_config(const Config& config, const SourceMap& source) {
-    Checker check(source);
+    detail::Checker check(source);
     check_address(check, config.listen, "listen");
     check.require(config.workers <= kMaxWorkers, "workers",
                   "must be at most " + std::to_string(kMaxWorkers) + " (0 = half the cores)");

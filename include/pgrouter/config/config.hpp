@@ -95,43 +95,61 @@ struct RoutingConfig {
 // Sharding (issue 8). A database with `shards:` splits the rows of its sharded tables over several
 // primaries by a key: hash(key) mod `slots` picks a slot, each shard owns slot ranges.
 enum class ShardFunction { Xxh3, Modulo };  // modulo: integer keys only, key mod slots
+// The YAML also accepts PostgreSQL's internal names int8, int4 (and int) and int2.
 enum class ShardKeyType { Bigint, Integer, Smallint, Text, Uuid };
 enum class CrossShardWrites { Error, All };  // a write on a sharded table without its key
 
+constexpr std::uint32_t kMaxShardSlots = 1000000;
+
 struct ShardedTable {
-    std::string name;  // table name as written (lower case unless quoted in SQL)
-    std::string key;   // the shard key column
+    std::string name;  // lower case: the loader folds it as PostgreSQL folds unquoted names
+    std::string key;   // the shard key column, lower case too
     ShardKeyType type = ShardKeyType::Bigint;
+
+    bool operator==(const ShardedTable&) const = default;
 };
 
 struct SlotRange {
     std::uint32_t first = 0;  // inclusive
     std::uint32_t last = 0;   // inclusive
+
+    bool operator==(const SlotRange&) const = default;
 };
 
 struct ShardConfig {
-    std::vector<SlotRange> slots;  // "0-511" or several ranges; together they cover every slot once
+    // "0-511", "7" or several ("0-255, 512-767"), in the order written; the shards' ranges
+    // together cover every slot 0..ShardingConfig::slots-1 exactly once.
+    std::vector<SlotRange> slots;
     Address primary;
     std::vector<Address> replicas;
+
+    bool operator==(const ShardConfig&) const = default;
 };
 
 struct ShardingConfig {
     ShardFunction function = ShardFunction::Xxh3;
-    std::uint32_t slots = 1024;
+    std::uint32_t slots = 1024;  // 1 to kMaxShardSlots
     std::vector<ShardedTable> tables;
-    std::vector<std::string> reference_tables;  // a full copy on every shard
+    std::vector<std::string> reference_tables;  // lower case; a full copy on every shard
     CrossShardWrites cross_shard_writes = CrossShardWrites::Error;
+
+    bool operator==(const ShardingConfig&) const = default;
 };
 
 struct DatabaseConfig {
     std::string name;    // the name clients connect to (the YAML key)
     std::string dbname;  // the name on the server; defaults to `name`
+    // A sharded database (`shards` non-empty) has no `primary:` key; until sharding is
+    // implemented, the loader sets these to shards[0].primary and shards[0].replicas so that the
+    // routing topology, the health board and the prober treat it as its first shard (validation
+    // insists on that copy for a Config built in code too).
     Address primary;
     std::vector<Address> replicas;
     RoutingConfig routing;  // the global block with this database's overrides applied
     SessionStatePolicy on_session_state = SessionStatePolicy::Pin;
-    // Sharded databases: `shards` is non-empty, `primary`/`replicas` are unused (the first shard's
-    // servers hold tables that are neither sharded nor reference tables).
+    // Sharded databases: `shards` is non-empty (the first shard's servers hold tables that are
+    // neither sharded nor reference tables). Not sharded: `shards` is empty and `sharding` keeps
+    // its defaults.
     ShardingConfig sharding;
     std::vector<ShardConfig> shards;
 };
@@ -182,5 +200,8 @@ std::string_view to_string(Balance value);
 std::string_view to_string(TransactionRouting value);
 std::string_view to_string(Consistency value);
 std::string_view to_string(ConsistencyScope value);
+std::string_view to_string(ShardFunction value);
+std::string_view to_string(ShardKeyType value);  // the canonical names: bigint, not int8
+std::string_view to_string(CrossShardWrites value);
 
 }  // namespace pgrouter::config

@@ -76,6 +76,18 @@ TEST(ConfigNames, RoutingEnumsMatchTheYamlSpelling) {
     EXPECT_EQ(to_string(ConsistencyScope::Key), "key");
 }
 
+TEST(ConfigNames, ShardingEnumsMatchTheYamlSpelling) {
+    EXPECT_EQ(to_string(ShardFunction::Xxh3), "xxh3");
+    EXPECT_EQ(to_string(ShardFunction::Modulo), "modulo");
+    EXPECT_EQ(to_string(ShardKeyType::Bigint), "bigint");
+    EXPECT_EQ(to_string(ShardKeyType::Integer), "integer");
+    EXPECT_EQ(to_string(ShardKeyType::Smallint), "smallint");
+    EXPECT_EQ(to_string(ShardKeyType::Text), "text");
+    EXPECT_EQ(to_string(ShardKeyType::Uuid), "uuid");
+    EXPECT_EQ(to_string(CrossShardWrites::Error), "error");
+    EXPECT_EQ(to_string(CrossShardWrites::All), "all");
+}
+
 TEST(ConfigDefaults, MatchTheDocumentedYamlDefaults) {
     const Config config;
     EXPECT_EQ(config.workers, 0u);
