@@ -15,9 +15,8 @@ using config::ShardKeyType;
 
 // Golden vectors, computed outside pgrouter by a throwaway C program against Debian 12's
 // libxxhash 0.8.1: XXH3_64bits_withSeed(bytes, len, 0) over the 8 little-endian bytes of the
-// int64, the UTF-8 bytes of the text, or the 16 bytes of the uuid (python3-xxhash's
-// xxhash.xxh3_64_intdigest gives the same). XXH3 of the empty input is also the value the xxHash
-// documentation lists. Slot = hash % 1024.
+// int64, the UTF-8 bytes of the text, or the 16 bytes of the uuid; checked again with Debian's
+// python3-xxhash 3.2.0 (the README's snippet, xxhash.xxh3_64_intdigest). Slot = hash % 1024.
 struct Golden {
     std::uint64_t hash;
     std::uint32_t slot_1024;
