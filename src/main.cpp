@@ -1,14 +1,17 @@
-// pgrouter main — command-line flags, config loading and the Server; nothing else.
+// pgrouter main — command-line flags, config loading, the Server and shard-of; nothing else.
 #include <malloc.h>
 
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "pgrouter/config/load.hpp"
 #include "pgrouter/logging/logging.hpp"
 #include "pgrouter/net/server.hpp"
+#include "pgrouter/sharding/shard_of.hpp"
 
 namespace {
 
@@ -20,6 +23,8 @@ constexpr const char* kUsage =
     "  pgrouter --config FILE        run with the YAML config FILE\n"
     "  pgrouter --check-config FILE  validate FILE, print every error with its line, exit 1 if "
     "any\n"
+    "  pgrouter shard-of --config FILE --database NAME --table TABLE --key VALUE\n"
+    "                                print the slot, shard and primary of one shard key\n"
     "  pgrouter --version            print the version\n"
     "  pgrouter --help               this text\n"
     "\n"
@@ -33,6 +38,47 @@ int print_errors(const pgrouter::config::LoadResult& result, const std::string& 
     return result.ok() ? 0 : 1;
 }
 
+// `pgrouter shard-of --config FILE --database NAME --table TABLE --key VALUE`, options in any
+// order, each once. Exit 2 for a usage error, 1 when the config, database, table or key is wrong.
+int shard_of_command(int argc, char** argv) {
+    std::optional<std::string> file, database, table, key;
+    for (int i = 2; i < argc; i += 2) {
+        const std::string_view flag = argv[i];
+        std::optional<std::string>* slot = flag == "--config"     ? &file
+                                           : flag == "--database" ? &database
+                                           : flag == "--table"    ? &table
+                                           : flag == "--key"      ? &key
+                                                                  : nullptr;
+        if (slot == nullptr || slot->has_value() || i + 1 >= argc) {
+            std::cerr << kUsage;
+            return 2;
+        }
+        *slot = argv[i + 1];  // taken as is, so "--key -7" works
+    }
+    if (!file || !database || !table || !key) {
+        std::cerr << kUsage;
+        return 2;
+    }
+    pgrouter::config::LoadResult loaded = pgrouter::config::load_config_file(*file);
+    if (!loaded.ok()) {
+        print_errors(loaded, *file);
+        return 1;
+    }
+    const pgrouter::config::DatabaseConfig* found = loaded.config->find_database(*database);
+    if (found == nullptr) {
+        std::cerr << "pgrouter shard-of: no database '" << *database << "' in " << *file << "\n";
+        return 1;
+    }
+    const pgrouter::sharding::ShardOfResult result =
+        pgrouter::sharding::shard_of(*found, *table, *key);
+    if (!result.ok()) {
+        std::cerr << "pgrouter shard-of: " << result.message << "\n";
+        return 1;
+    }
+    std::cout << pgrouter::sharding::format_shard_of(result.value) << "\n";
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -43,6 +89,9 @@ int main(int argc, char** argv) {
     if (argc == 2 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "-V") == 0)) {
         std::cout << "pgrouter " PGROUTER_VERSION "\n";
         return 0;
+    }
+    if (argc >= 2 && std::strcmp(argv[1], "shard-of") == 0) {
+        return shard_of_command(argc, argv);
     }
     if (argc != 3 ||
         (std::strcmp(argv[1], "--config") != 0 && std::strcmp(argv[1], "--check-config") != 0)) {

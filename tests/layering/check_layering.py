@@ -16,6 +16,8 @@ ALLOWED = {
     "backend": {"wire", "sql"},
     "routing": {"wire", "sql", "config", "backend"},
     "health": {"config", "routing"},
+    # sharding: shard keys, the shard hash and slot maps (pure).
+    "sharding": {"config", "wire"},
     "logging": {"config"},
     "io": {"wire"},
     "pool": {"io", "wire", "auth", "config", "backend"},
@@ -25,9 +27,9 @@ ALLOWED = {
     "session": {"link", "pool", "io", "wire", "auth", "config", "backend", "sql", "routing",
                 "health", "logging"},
     "net": {"session", "link", "pool", "io", "wire", "config", "health", "probe", "logging"},
-    "main.cpp": {"net", "config", "logging"},
+    "main.cpp": {"net", "config", "logging", "sharding"},
 }
-PURE = {"wire", "auth", "sql", "config", "backend", "routing", "health"}
+PURE = {"wire", "auth", "sql", "config", "backend", "routing", "health", "sharding"}
 FOREIGN_IO = re.compile(r'#include\s*[<"](boost/asio|spdlog|yaml-cpp)')
 OWN = re.compile(r'#include\s*"pgrouter/([a-z_]+)/')
 
