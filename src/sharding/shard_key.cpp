@@ -204,38 +204,22 @@ std::string_view to_string(KeyError error) noexcept {
     return "unknown";
 }
 
-std::string_view to_string(ShardKeyType type) noexcept {
-    switch (type) {
-        case ShardKeyType::Bigint:
-            return "bigint";
-        case ShardKeyType::Integer:
-            return "integer";
-        case ShardKeyType::Smallint:
-            return "smallint";
-        case ShardKeyType::Text:
-            return "text";
-        case ShardKeyType::Uuid:
-            return "uuid";
-    }
-    return "unknown";
-}
-
 std::string describe(KeyError error, ShardKeyType type, std::string_view value) {
     // Built with append: GCC 12 warns (-Wrestrict, a false positive) on chained operator+.
     std::string text;
     switch (error) {
         case KeyError::NotAnInteger:
         case KeyError::InvalidUuid:
-            text.append("invalid input syntax for type ").append(to_string(type));
+            text.append("invalid input syntax for type ").append(config::to_string(type));
             text.append(": \"").append(value).append("\"");
             return text;
         case KeyError::OutOfRange:
             text.append("value \"").append(value).append("\" is out of range for type ");
-            text.append(to_string(type));
+            text.append(config::to_string(type));
             return text;
         case KeyError::BadBinaryLength:
         case KeyError::TypeMismatch:
-            text.append(to_string(error)).append(" (key type ").append(to_string(type));
+            text.append(to_string(error)).append(" (key type ").append(config::to_string(type));
             text.append(")");
             return text;
         case KeyError::None:

@@ -25,9 +25,6 @@ enum class KeyError : std::uint8_t {
 // "not an integer", "out of range", "invalid uuid", …
 std::string_view to_string(KeyError error) noexcept;
 
-// "bigint", "integer", "smallint", "text", "uuid": the SQL type names.
-std::string_view to_string(config::ShardKeyType type) noexcept;
-
 // The error as PostgreSQL words it for the same input, e.g.
 // `invalid input syntax for type bigint: "4.0"` or `value "70000" is out of range for type
 // smallint`. For logs and the command line (allocates).
