@@ -76,6 +76,39 @@ TEST(Cli, CheckConfigAcceptsAGoodFile) {
     EXPECT_FALSE(port_accepts(port)) << "--check-config must not start listening";
 }
 
+// The issue's sharded database: two shards, half of the slots each.
+constexpr const char* kShardedYaml = R"(listen: "127.0.0.1:16999"
+users:
+  - name: app
+    password: app
+databases:
+  app:
+    sharding:
+      function: xxh3
+      slots: 1024
+      tables:
+        accounts: { key: user_id, type: bigint }
+        notes:    { key: owner, type: text }
+      reference_tables: [countries]
+    shards:
+      - { slots: "0-511",    primary: "127.0.0.1:5441", replicas: ["127.0.0.1:5443"] }
+      - { slots: "512-1023", primary: "127.0.0.1:5442" }
+)";
+
+TEST(Cli, ShardOfPrintsSlotShardAndPrimary) {
+    const std::string path = write_temp_file("sharded.yaml", kShardedYaml);
+    // XXH3-64 (seed 0) of 42 as 8 little-endian bytes is 0xd5a6f8c838df27c8; mod 1024 = 968.
+    CommandResult result = run_pgrouter(
+        {"shard-of", "--config", path, "--database", "app", "--table", "accounts", "--key", "42"});
+    EXPECT_TRUE(exited_with(result, 0)) << status_text(result) << "\n" << result.output;
+    EXPECT_EQ(result.output, "slot=968 shard=1 primary=127.0.0.1:5442\n");
+    result = run_pgrouter(
+        {"shard-of", "--config", path, "--database", "app", "--table", "accounts", "--key", "4.0"});
+    EXPECT_TRUE(exited_with(result, 1)) << status_text(result) << "\n" << result.output;
+    result = run_pgrouter({"shard-of", "--config", path, "--database", "app"});
+    EXPECT_TRUE(exited_with(result, 2)) << status_text(result) << "\n" << result.output;
+}
+
 TEST(Cli, CheckConfigReportsEveryErrorWithFileAndLine) {
     const std::string yaml = yaml_with_two_errors();
     const int size_line = line_starting_with(yaml, "  size: many");
