@@ -257,10 +257,13 @@ void ClientSession::inject_error(std::string_view sqlstate, const std::string& m
     // The dollar-quote tag must not occur inside the body.
     std::string tag = "$pgrouter$";
     while (quoted.find(tag) != std::string::npos) {
-        tag.insert(tag.size() - 1, "_");
+        tag.pop_back();
+        tag.append("_$");
     }
-    std::string statement = "DO " + tag + "BEGIN RAISE EXCEPTION USING ERRCODE = '" +
-                            std::string(sqlstate) + "', MESSAGE = " + quoted + "; END" + tag;
+    // Built with append: GCC 12 warns (-Wrestrict, a false positive) on chained operator+ here.
+    std::string statement;
+    statement.append("DO ").append(tag).append("BEGIN RAISE EXCEPTION USING ERRCODE = '");
+    statement.append(sqlstate).append("', MESSAGE = ").append(quoted).append("; END").append(tag);
     const std::size_t mark = link.out().own_mark();
     wire::MessageWriter writer(link.out().own());
     if (as_query) {
