@@ -20,58 +20,6 @@ std::shared_ptr<const sql::Classification> classify_if_needed(std::string_view t
 using routing::Access;
 using routing::WriteCause;
 
-// The first keyword of `text` (after blanks and comments) is INSERT, UPDATE, DELETE or MERGE.
-bool leads_with_dml(std::string_view text) {
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const char c = text[i];
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
-            ++i;
-        } else if (text.substr(i, 2) == "--") {
-            while (i < text.size() && text[i] != '\n') {
-                ++i;
-            }
-        } else if (text.substr(i, 2) == "/*") {
-            int depth = 0;
-            do {
-                if (text.substr(i, 2) == "/*") {
-                    ++depth;
-                    i += 2;
-                } else if (text.substr(i, 2) == "*/") {
-                    --depth;
-                    i += 2;
-                } else {
-                    ++i;
-                }
-            } while (depth > 0 && i < text.size());
-        } else {
-            break;
-        }
-    }
-    std::size_t end = i;
-    while (end < text.size() && (text[end] | 0x20) >= 'a' && (text[end] | 0x20) <= 'z') {
-        ++end;
-    }
-    if (end < text.size() &&
-        (text[end] == '_' || text[end] == '$' || (text[end] >= '0' && text[end] <= '9') ||
-         static_cast<unsigned char>(text[end]) >= 0x80)) {
-        return false;  // part of a longer identifier
-    }
-    std::string_view word = text.substr(i, end - i);
-    auto is = [&](std::string_view keyword) {
-        if (word.size() != keyword.size()) {
-            return false;
-        }
-        for (std::size_t k = 0; k < word.size(); ++k) {
-            if ((word[k] | 0x20) != keyword[k]) {
-                return false;
-            }
-        }
-        return true;
-    };
-    return is("insert") || is("update") || is("delete") || is("merge");
-}
-
 bool ascii_contains_word(std::string_view text, std::string_view word) {
     for (std::size_t i = 0; i + word.size() <= text.size(); ++i) {
         std::size_t k = 0;
@@ -213,7 +161,7 @@ void understand_statement(std::string_view text, Request& request, sql::Statemen
         request.route.cause = WriteCause::None;
         return;
     }
-    if (leads_with_dml(text)) {
+    if (sql::leads_with_dml(text)) {
         // INSERT/UPDATE/DELETE/MERGE ...: the primary, whatever follows. Not parsed (the simple
         // protocol sends a new text for every literal) unless it may touch session state.
         request.route.access = Access::Write;

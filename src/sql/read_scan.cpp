@@ -406,4 +406,11 @@ ReadScan scan_read(std::string_view sql, bool allow_builtin_calls) noexcept {
     }
 }
 
+bool leads_with_dml(std::string_view sql) noexcept {
+    const std::size_t start = skip_blank(sql, 0);
+    const std::string_view word = sql.substr(start, ident_end(sql, start) - start);
+    return iequals(word, "insert") || iequals(word, "update") || iequals(word, "delete") ||
+           iequals(word, "merge");
+}
+
 }  // namespace pgrouter::sql

@@ -35,4 +35,8 @@ enum class ReadScan {
 // read-only built-ins in pg_catalog; none of them is_primary_only_function().
 [[nodiscard]] std::span<const std::string_view> scan_read_builtins() noexcept;
 
+// True when the first keyword of `sql` (after whitespace and comments) is INSERT, UPDATE, DELETE
+// or MERGE: a statement for the primary whatever follows, known without the parser.
+[[nodiscard]] bool leads_with_dml(std::string_view sql) noexcept;
+
 }  // namespace pgrouter::sql
