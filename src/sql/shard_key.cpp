@@ -219,7 +219,8 @@ std::optional<KeyValue> constant(const PgQuery__Node* node, int depth = 0) {
             KeyValue value;
             value.kind = KeyValue::Kind::Param;
             value.param = node->param_ref->number;
-            value.text = "$" + std::to_string(value.param);
+            value.text = std::to_string(value.param);
+            value.text.insert(0, 1, '$');  // not "$" + ...: GCC 12 -Wrestrict false positive
             return value;
         }
         case PG_QUERY__NODE__NODE_TYPE_CAST:
@@ -238,8 +239,11 @@ std::optional<KeyValue> constant(const PgQuery__Node* node, int depth = 0) {
                 return std::nullopt;
             }
             if (sign == "-") {
-                value->text =
-                    value->text.starts_with('-') ? value->text.substr(1) : "-" + value->text;
+                if (value->text.starts_with('-')) {
+                    value->text.erase(0, 1);
+                } else {
+                    value->text.insert(0, 1, '-');
+                }
             }
             return value;
         }
