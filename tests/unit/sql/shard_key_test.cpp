@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -347,6 +348,44 @@ TEST(ShardKey, DeepTextsDoNotCrash) {
     r = find(joins);
     ASSERT_EQ(r.uses.size(), 1u);
     EXPECT_EQ(r.uses[0].values, V{});  // too deep a join tree: gave up, unknown
+}
+
+// Mutations and random bytes: never a crash, and a result that did not parse holds no uses.
+TEST(ShardKey, MutatedTextsNeverCrash) {
+    const std::vector<std::string> seeds = {
+        "SELECT * FROM accounts a JOIN orders o ON o.account_id = a.id WHERE a.id IN (1, $2)",
+        "INSERT INTO accounts (id, b) VALUES (1, 'x'), (-2, E'\\'') ON CONFLICT DO NOTHING",
+        "UPDATE accounts SET id = 1 FROM orders WHERE orders.account_id = accounts.id AND "
+        "accounts.id = '7'::bigint OR accounts.id = NULL",
+        "DELETE FROM users USING accounts WHERE name = $$a$$ AND id = +3"};
+    std::mt19937 rng(8);
+    for (const std::string& seed : seeds) {
+        for (int round = 0; round < 300; ++round) {
+            std::string sql = seed;
+            const int edits = 1 + static_cast<int>(rng() % 4);
+            for (int e = 0; e < edits && !sql.empty(); ++e) {
+                std::size_t at = rng() % sql.size();
+                switch (rng() % 3) {
+                    case 0:
+                        sql.erase(at, 1 + rng() % 8);
+                        break;
+                    case 1:
+                        sql.insert(at, 1, static_cast<char>(rng() % 256));
+                        break;
+                    default:
+                        sql.insert(at, seed.substr(rng() % seed.size(), rng() % 12));
+                        break;
+                }
+            }
+            ShardKeyResult r = find(sql);
+            if (r.parse_error) {
+                EXPECT_TRUE(r.uses.empty()) << sql;
+            }
+            for (const ShardKeyUse& use : r.uses) {
+                EXPECT_FALSE(use.per_row && use.values.empty()) << sql;
+            }
+        }
+    }
 }
 
 }  // namespace
