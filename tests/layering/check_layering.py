@@ -17,7 +17,7 @@ ALLOWED = {
     "routing": {"wire", "sql", "config", "backend"},
     "health": {"config", "routing"},
     # sharding: shard keys, the shard hash and slot maps (pure).
-    "sharding": {"config", "wire"},
+    "sharding": {"config", "wire", "sql"},
     "logging": {"config"},
     "io": {"wire"},
     "pool": {"io", "wire", "auth", "config", "backend"},

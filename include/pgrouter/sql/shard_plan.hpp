@@ -1,0 +1,116 @@
+// pgrouter/sql/shard_plan.hpp — how one statement runs on a sharded database (issue 8): on one
+// shard (its key values say which), on every shard with the replies merged, on every shard
+// all-or-nothing, split per shard, on the first shard, or refused with 0A000. Pure: the statement
+// is read with libpg_query, shard queries are rewritten on its tree and deparsed; no I/O, no
+// config types, never throws on bad SQL.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pgrouter/sql/shard_key.hpp"
+
+namespace pgrouter::sql {
+
+// ---------------------------------------------------------------------------------------------
+// How the replies of a read sent to every shard become one result (applied by
+// sharding::merge_results). Column numbers are 0-based positions in the rows the shards return
+// (the shard query's target list); columns at and after `visible_columns` are hidden: the merge
+// uses them and drops them before the client sees a row.
+
+struct SortKey {
+    std::size_t column = 0;
+    bool descending = false;
+    bool nulls_first = false;  // PostgreSQL's default: NULLS LAST for ASC, NULLS FIRST for DESC
+};
+
+enum class AggregateKind : std::uint8_t { Count, Sum, Min, Max, Avg };
+
+struct AggregateColumn {
+    std::size_t column = 0;  // count/sum/min/max: its partial; avg: the partial sum(x)
+    AggregateKind kind = AggregateKind::Count;
+    std::size_t count_column = SIZE_MAX;  // avg: the hidden partial count(x)
+};
+
+// HAVING, evaluated on combined rows: comparisons of a column with a constant, AND, OR, NOT.
+struct HavingExpr {
+    enum class Op : std::uint8_t { And, Or, Not, Compare };
+    enum class Compare : std::uint8_t { Eq, Ne, Lt, Le, Gt, Ge };
+    Op op = Op::Compare;
+    Compare compare = Compare::Eq;
+    std::size_t column = 0;           // Compare: the combined column (often hidden)
+    std::string constant;             // Compare: the literal's text (compared as the column's type)
+    std::vector<HavingExpr> children;  // And/Or: two or more; Not: one
+};
+
+struct MergeSpec {
+    std::size_t visible_columns = 0;
+    // Aggregation: rows with equal group_by columns are combined (every shard row is one group's
+    // partial). With aggregates and no group_by the result is exactly one row (count 0, NULL
+    // sums, as PostgreSQL gives on an empty table) even when every shard is empty.
+    bool aggregate = false;
+    std::vector<std::size_t> group_by;
+    std::vector<AggregateColumn> aggregates;
+    std::optional<HavingExpr> having;
+    bool distinct = false;        // SELECT DISTINCT: equal visible rows once
+    std::vector<SortKey> order;   // empty: rows in any order (shard after shard)
+    std::optional<std::uint64_t> limit;
+    std::uint64_t offset = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The plan of one statement.
+
+enum class ShardScope : std::uint8_t {
+    First,      // no sharded or reference table (or only tables that live on the first shard)
+    AnyOne,     // reads only reference tables: any one shard answers
+    Keyed,      // every sharded table it touches is pinned by `keys` to known values or $n
+    Scatter,    // a read without a key: every shard, replies merged by `merge`
+    Broadcast,  // every shard, all-or-nothing (DDL, writes to reference tables, keyless writes
+                // when cross_shard_writes is all)
+    Split,      // INSERT ... VALUES whose rows may belong to different shards: `rows`
+    Refused,    // 0A000 with `refusal`
+};
+
+struct ShardPlan {
+    ShardScope scope = ShardScope::First;
+    bool parse_error = false;  // not parsed: First (PostgreSQL reports the syntax error)
+    bool writes = false;       // INSERT/UPDATE/DELETE/MERGE/DDL/COPY FROM/locking clause
+    bool ddl = false;          // a utility statement that changes the schema (Broadcast)
+    // Keyed: the sharded table whose key picks the shard, and the values (all must fall on one
+    // shard, else a read is run as Scatter with `merge` and a write is refused).
+    std::string table;
+    std::vector<KeyValue> keys;
+    // Scatter: the text each shard runs (the client's statement with avg split into sum and
+    // count, LIMIT raised to offset+limit and OFFSET dropped, hidden columns appended...), and
+    // how to merge the replies. Also filled for Keyed reads whose keys fall on several shards.
+    std::string shard_sql;
+    MergeSpec merge;
+    // Split: per VALUES row, its key value (in row order).
+    std::vector<KeyValue> rows;
+    // Refused: what cannot be done across shards, e.g. "count(DISTINCT ...) over sharded table
+    // accounts" (the session words the error: `pgrouter: <refusal> is not supported across
+    // shards`).
+    std::string refusal;
+};
+
+struct ShardingView {
+    std::span<const ShardedTableKey> tables;          // sharded tables and their key columns
+    std::span<const std::string> reference_tables;    // lower case
+    bool cross_shard_writes_all = false;              // cross_shard_writes: all
+};
+
+// Plans `sql` (one statement; several statements in one Query are Refused unless they touch no
+// sharded or reference table).
+[[nodiscard]] ShardPlan plan_shard_statement(std::string_view sql, const ShardingView& view);
+
+// Split: the INSERT text with only the VALUES rows listed in `rows` (0-based, in order), for one
+// shard. Empty when `sql` is not an INSERT ... VALUES.
+[[nodiscard]] std::string insert_with_rows(std::string_view sql, std::span<const std::size_t> rows);
+
+}  // namespace pgrouter::sql
