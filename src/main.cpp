@@ -112,16 +112,6 @@ int main(int argc, char** argv) {
         std::cerr << "pgrouter: not starting, the config has errors\n";
         return 1;
     }
-    for (const auto& database : loaded.config->databases) {
-        if (!database.shards.empty()) {
-            // The map is read and checked, but statements are not routed by shard yet: serving the
-            // database from one shard would answer with part of its rows. Refuse instead.
-            std::cerr << "pgrouter: not starting: database '" << database.name
-                      << "' is sharded, and routing by shard key is not implemented yet "
-                         "(--check-config and shard-of accept sharded configs)\n";
-            return 1;
-        }
-    }
     auto config = std::make_shared<const pgrouter::config::Config>(std::move(*loaded.config));
     pgrouter::logging::setup(config->log.level);
     try {

@@ -166,4 +166,16 @@ std::string_view to_string(CrossShardWrites value) {
     return "unknown";
 }
 
+std::vector<ServerGroup> server_groups(const DatabaseConfig& database) {
+    std::vector<ServerGroup> groups;
+    if (database.shards.empty()) {
+        groups.push_back({&database.primary, &database.replicas});
+        return groups;
+    }
+    for (const ShardConfig& shard : database.shards) {
+        groups.push_back({&shard.primary, &shard.replicas});
+    }
+    return groups;
+}
+
 }  // namespace pgrouter::config

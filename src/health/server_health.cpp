@@ -136,9 +136,11 @@ HealthBoard::HealthBoard(const config::Config& config) {
         }
     };
     for (const auto& database : config.databases) {
-        add(database.primary, routing::Role::Primary, database.routing);
-        for (const auto& replica : database.replicas) {
-            add(replica, routing::Role::Replica, database.routing);
+        for (const config::ServerGroup& group : config::server_groups(database)) {
+            add(*group.primary, routing::Role::Primary, database.routing);
+            for (const auto& replica : *group.replicas) {
+                add(replica, routing::Role::Replica, database.routing);
+            }
         }
     }
 }

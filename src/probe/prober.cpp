@@ -82,24 +82,29 @@ Prober::Impl::Impl(const config::Config& config, health::HealthBoard& board)
     };
     for (const auto& database : config_.databases) {
         lsn_mode_ = lsn_mode_ || database.routing.consistency == config::Consistency::Lsn;
-        std::vector<std::size_t> members;
-        std::vector<const config::Address*> addresses{&database.primary};
-        for (const auto& replica : database.replicas) {
-            addresses.push_back(&replica);
-        }
-        for (const config::Address* address : addresses) {
-            if (auto i = index_of(*address)) {
-                members.push_back(*i);
-                if (server_dbname_[*i].empty()) {
-                    server_dbname_[*i] = database.dbname.empty() ? database.name : database.dbname;
+        for (const config::ServerGroup& group : config::server_groups(database)) {
+            std::vector<std::size_t> members;
+            std::vector<const config::Address*> addresses{group.primary};
+            for (const auto& replica : *group.replicas) {
+                addresses.push_back(&replica);
+            }
+            for (const config::Address* address : addresses) {
+                if (auto i = index_of(*address)) {
+                    members.push_back(*i);
+                    if (server_dbname_[*i].empty()) {
+                        server_dbname_[*i] =
+                            database.dbname.empty() ? database.name : database.dbname;
+                    }
                 }
             }
-        }
-        for (std::size_t member : members) {
-            for (std::size_t other : members) {
-                auto& list = peers_[member];
-                if (other != member && std::find(list.begin(), list.end(), other) == list.end()) {
-                    list.push_back(other);
+            // Peers: the servers of one group (a promotion happens inside a shard).
+            for (std::size_t member : members) {
+                for (std::size_t other : members) {
+                    auto& list = peers_[member];
+                    if (other != member &&
+                        std::find(list.begin(), list.end(), other) == list.end()) {
+                        list.push_back(other);
+                    }
                 }
             }
         }

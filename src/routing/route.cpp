@@ -7,14 +7,23 @@ namespace pgrouter::routing {
 
 Topology::Topology(const config::Config& config) {
     for (const auto& database : config.databases) {
-        DatabaseTopology topology;
-        topology.name = database.name;
-        topology.dbname = database.dbname;
-        topology.servers.push_back(database.primary);
-        topology.servers.insert(topology.servers.end(), database.replicas.begin(),
-                                database.replicas.end());
-        topology.primary = 0;
-        topology.routing = database.routing;
+        auto group_topology = [&](const config::ServerGroup& group) {
+            DatabaseTopology topology;
+            topology.name = database.name;
+            topology.dbname = database.dbname;
+            topology.servers.push_back(*group.primary);
+            topology.servers.insert(topology.servers.end(), group.replicas->begin(),
+                                    group.replicas->end());
+            topology.primary = 0;
+            topology.routing = database.routing;
+            return topology;
+        };
+        DatabaseTopology topology = group_topology({&database.primary, &database.replicas});
+        if (!database.shards.empty()) {
+            for (const config::ServerGroup& group : config::server_groups(database)) {
+                topology.shards.push_back(group_topology(group));
+            }
+        }
         databases_.emplace(database.name, std::move(topology));
     }
 }

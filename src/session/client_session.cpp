@@ -21,6 +21,9 @@ constexpr std::size_t kClientReadChunk = 16 * 1024;
 // whole. A Query is buffered up to a larger size: its text is parsed for session effects.
 constexpr std::size_t kStreamBind = 64 * 1024;
 constexpr std::size_t kStreamQuery = 1024 * 1024;
+// A sharded database's unit of work is read up to its Sync before its shard is chosen, unless
+// the client has sent this much of it already (then the first Bind seen decides).
+constexpr std::size_t kUnitLookahead = 1024 * 1024;
 
 std::size_t stream_threshold(char type) {
     switch (type) {
@@ -273,14 +276,16 @@ awaitable<void> ClientSession::serve(bool readable) {
                 if (!co_await handle_batch(first, max_message)) {
                     break;
                 }
-                continue;
-            }
-            if (first.status != wire::DecodeStatus::NeedMore) {
+                if (!unit_incomplete_) {
+                    continue;
+                }
+                unit_incomplete_ = false;  // a sharded unit decides at its Bind: read the rest
+                first.total = 0;
+            } else if (first.status != wire::DecodeStatus::NeedMore) {
                 co_await send_error("FATAL", wire::sqlstate::kProtocolViolation,
                                     violation_text(first.status));
                 break;
-            }
-            if (first.total >= stream_threshold(first.type)) {
+            } else if (first.total >= stream_threshold(first.type)) {
                 bool started = false;
                 if (!co_await start_stream(first, started)) {
                     break;
@@ -367,6 +372,7 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
     const link::ServerLink* retry_link = nullptr;
     std::size_t retry_from = 0;
     std::uint32_t retry_readies = 0;
+    bool unit_routed = false;  // sharded: the current unit's shard was chosen as it attached
     replies_.clear();
     while (batch < data.size()) {
         // The first message was framed by serve(); do not frame it twice.
@@ -435,6 +441,39 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                     topology_->routing.transactions ==
                         config::TransactionRouting::ByFirstStatement &&
                     first_statement_reads(data.subspan(batch + r.frame.bytes.size()), max_message);
+                if (sharding_ != nullptr) {
+                    std::size_t consumed = 0;
+                    if (answer_unit_locally(request, data.subspan(batch), max_message, consumed)) {
+                        batch += consumed;
+                        continue;
+                    }
+                    bool complete = true;
+                    ShardTarget target = unit_target(
+                        r.frame, data.subspan(batch + r.frame.bytes.size()), max_message, complete);
+                    if (!complete && data.size() < kUnitLookahead) {
+                        unit_incomplete_ = true;  // serve() reads the rest of the unit first
+                        break;
+                    }
+                    if (target.kind == ShardTarget::Kind::Refuse) {
+                        refuse(request, wire::sqlstate::kFeatureNotSupported,
+                               "pgrouter: " + target.message);
+                        batch += r.frame.bytes.size();
+                        continue;
+                    }
+                    if (target.kind == ShardTarget::Kind::All) {
+                        std::size_t consumed = 0;
+                        if (!co_await fan_out(target, data.subspan(batch), max_message,
+                                              consumed)) {
+                            co_return false;
+                        }
+                        batch += consumed;
+                        continue;
+                    }
+                    if (target.kind == ShardTarget::Kind::One) {
+                        switch_shard(target.shard);
+                    }
+                    unit_routed = true;
+                }
                 Attach attached_now = co_await attach(request);
                 first_statement_reads_ = false;
                 unit_writes_ = false;
@@ -454,6 +493,13 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
             }
             batch_base_ = batch;
             link::ServerLink& link = *attached();
+            if (sharding_ != nullptr && !unit_routed &&
+                (request.type == wire::frontend::kQuery || request.type == wire::frontend::kBind)) {
+                check_shard(r.frame, request);  // a later unit on a link already attached
+            }
+            if (request.type == wire::frontend::kQuery || request.type == wire::frontend::kSync) {
+                unit_routed = false;
+            }
             if (request.may_modify) {
                 link.wrote = true;
                 if (!request.consistency_key.empty()) {
@@ -471,6 +517,10 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
             if (request.type == wire::frontend::kParse && request.name.empty()) {
                 statements_.unnamed_access = static_cast<std::uint8_t>(request.route.access);
                 statements_.unnamed_may_modify = request.may_modify;
+                if (sharding_ != nullptr) {
+                    unnamed_query_.assign(request.text);
+                    unnamed_types_.assign(request.param_types.begin(), request.param_types.end());
+                }
             }
             if (link.retryable &&
                 ((request.type == wire::frontend::kParse && !request.name.empty()) ||

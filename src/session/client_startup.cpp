@@ -209,8 +209,9 @@ awaitable<bool> ClientSession::login() {
     }
     cancel_timer.timer.cancel();
     credentials_ = rt_.server_credentials(*user_);
+    init_sharding();  // a sharded database starts on its first shard
     init_routing();
-    user_key_ = user_name_ + "@" + database_name_;
+    user_key_ = user_name_ + "@" + database_name_ + (sharding_ != nullptr ? "#0" : "");
 
     // The server parameters a client is told at login come from the primary (after a failover,
     // from whichever server is primary now; with none, from any server that answers).

@@ -62,6 +62,19 @@ bool ClientSession::rewrite(const wire::Frame& frame, const Request& request) {
     link::ServerLink& link = *attached();
     backend::ResponseQueue& responses = link.responses();
     wire::Segments& out = link.out();
+    if (!shard_refusal_.empty() &&
+        (request.type == wire::frontend::kQuery || request.type == wire::frontend::kBind)) {
+        // Fails on the server, so the transaction aborts there as PostgreSQL's would.
+        const bool as_query = request.type == wire::frontend::kQuery;
+        inject_error(wire::sqlstate::kFeatureNotSupported, shard_refusal_, as_query);
+        shard_refusal_.clear();
+        if (as_query) {
+            responses.push(Kind::Query, false);
+        }
+        link.tx().on_client_message(request.type);
+        count_ready_request(request.type);
+        return true;
+    }
     switch (request.type) {
         case wire::frontend::kQuery:
             if (request.partial) {

@@ -3,6 +3,8 @@
 // refusals, trace notices, read-your-writes bookkeeping and pgrouter's own SET/SHOW pgrouter.*.
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+
 #include "pgrouter/session/client_session.hpp"
 #include "pgrouter/session/pgrouter_command.hpp"
 #include "pgrouter/sql/classify.hpp"
@@ -39,7 +41,8 @@ void ClientSession::init_routing() {
 
 RoutingContext ClientSession::routing_context() {
     RoutingContext context;
-    context.enabled = routing_;
+    // A sharded database needs the transaction facts (BEGIN is held until a shard is chosen).
+    context.enabled = routing_ || sharding_ != nullptr;
     if (routing_) {
         const std::uint64_t version = rt_.health().write_functions_version();
         if (version != write_functions_version_) {
@@ -376,7 +379,22 @@ bool ClientSession::answer_locally(const Request& request) {
     if (command.verb != PgrouterCommand::Verb::None) {
         std::string_view name = command.name;
         std::string* text = nullptr;
-        if (name != "route" && name != "trace" && name != "consistency_key") {
+        const bool shard_setting = name == "shard" || name == "shard_key";
+        if (shard_setting && sharding_ == nullptr && command.verb != PgrouterCommand::Verb::Show) {
+            writer.error_response("ERROR", "0A000",
+                                  "pgrouter: database \"" + database_name_ + "\" is not sharded");
+            writer.ready_for_query(status == 'T' ? 'E' : status);
+            held_failed_ = held_failed_ || status == 'T';
+            return true;
+        }
+        if (shard_setting && attached() != nullptr && command.verb != PgrouterCommand::Verb::Show) {
+            writer.error_response("ERROR", "25001",
+                                  "pgrouter: pgrouter." + command.name +
+                                      " cannot change inside a transaction that runs on a shard");
+            writer.ready_for_query('E');
+            return true;
+        }
+        if (name != "route" && name != "trace" && name != "consistency_key" && !shard_setting) {
             writer.error_response(
                 "ERROR", "42704",
                 "unrecognized configuration parameter \"pgrouter." + command.name + "\"");
@@ -391,7 +409,9 @@ bool ClientSession::answer_locally(const Request& request) {
                                   : route_mode_ == routing::SessionRoute::Replica ? "replica"
                                                                                   : "auto")
                 : name == "trace" ? std::string(trace_ ? "on" : "off")
-                                  : consistency_key_;
+                : name == "shard" ? (session_shard_ ? std::to_string(*session_shard_) : "")
+                : name == "shard_key" ? session_shard_key_
+                                      : consistency_key_;
             writer.row_description_text("pgrouter." + command.name);
             writer.data_row_text(value);
             finish_local_query("SHOW", status);
@@ -399,7 +419,7 @@ bool ClientSession::answer_locally(const Request& request) {
         }
         std::string value = command.verb == PgrouterCommand::Verb::Reset ? "" : command.value;
         for (char& c : value) {
-            if (name != "consistency_key") {
+            if (name != "consistency_key" && name != "shard_key") {
                 c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
             }
         }
@@ -423,6 +443,20 @@ bool ClientSession::answer_locally(const Request& request) {
             } else {
                 ok = false;
             }
+        } else if (name == "shard") {
+            if (value.empty() || value == "default" || value == "auto") {
+                session_shard_.reset();
+            } else {
+                std::size_t shard = 0;
+                auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), shard);
+                ok = ec == std::errc{} && end == value.data() + value.size() &&
+                     shard < shard_states_.size();
+                if (ok) {
+                    session_shard_ = shard;
+                }
+            }
+        } else if (name == "shard_key") {
+            session_shard_key_ = value;
         } else {
             text = &consistency_key_;
             *text = value;
@@ -438,7 +472,7 @@ bool ClientSession::answer_locally(const Request& request) {
         finish_local_query(command.verb == PgrouterCommand::Verb::Reset ? "RESET" : "SET", status);
         return true;
     }
-    if (attached() != nullptr || !routing_) {
+    if (attached() != nullptr || (!routing_ && sharding_ == nullptr)) {
         return false;
     }
     const auto* classification = request.classification.get();

@@ -3,6 +3,7 @@
 #include "pgrouter/session/runtime.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include <spdlog/spdlog.h>
 
@@ -38,6 +39,23 @@ Runtime::Runtime(std::shared_ptr<const config::Config> config)
       topology_(*config_),
       health_(*config_),
       writes_(std::max<std::uint32_t>(1, config_->routing.consistency_keys)) {
+    for (const auto& database : config_->databases) {
+        if (database.shards.empty()) {
+            continue;
+        }
+        ShardingRuntime entry;
+        entry.database = &database;
+        sharding::SlotMapBuild build =
+            sharding::SlotMap::build(database.sharding.slots, database.shards);
+        if (!build.map) {
+            throw std::runtime_error("database " + database.name + ": " + build.error);
+        }
+        entry.slots = std::move(*build.map);
+        for (const auto& table : database.sharding.tables) {
+            entry.tables.push_back({table.name, table.key});
+        }
+        sharding_.emplace(database.name, std::move(entry));
+    }
     for (const auto& user : config_->users) {
         UserAuth entry;
         entry.config = &user;
@@ -152,6 +170,21 @@ void Runtime::remember_statement(const std::string& server_name) {
 bool Runtime::knows_statement(const std::string& server_name) const {
     std::lock_guard lock(known_mutex_);
     return known_statements_.count(server_name) != 0;
+}
+
+const ShardingRuntime* Runtime::sharding(std::string_view database) const noexcept {
+    auto it = sharding_.find(std::string(database));
+    return it == sharding_.end() ? nullptr : &it->second;
+}
+
+config::ShardKeyType ShardingRuntime::key_type(std::string_view table) const noexcept {
+    const auto& tables = database->sharding.tables;
+    for (const auto& entry : tables) {
+        if (entry.name == table) {
+            return entry.type;
+        }
+    }
+    return tables.empty() ? config::ShardKeyType::Bigint : tables.front().type;
 }
 
 }  // namespace pgrouter::session

@@ -165,6 +165,41 @@ std::optional<BindView> parse_bind(const Frame& frame) noexcept {
     return view;
 }
 
+std::optional<BindParam> bind_param(const Frame& frame, std::size_t n) noexcept {
+    if (frame.type != frontend::kBind) {
+        return std::nullopt;
+    }
+    BodyReader r(frame.body());
+    std::string_view portal, statement;
+    std::uint16_t format_count = 0;
+    if (!r.cstr(portal) || !r.cstr(statement) || !r.u16(format_count)) {
+        return std::nullopt;
+    }
+    Bytes formats;
+    std::uint16_t param_count = 0;
+    if (!r.bytes(std::size_t{format_count} * 2, formats) || !r.u16(param_count) ||
+        n >= param_count || (format_count > 1 && format_count != param_count)) {
+        return std::nullopt;
+    }
+    BindParam param;
+    if (format_count == 1) {
+        param.format = read_u16(formats.data());
+    } else if (format_count > 1) {
+        param.format = read_u16(formats.data() + 2 * n);
+    }
+    for (std::size_t i = 0; i <= n; ++i) {
+        std::int32_t length = 0;
+        if (!r.i32(length) || length < -1) {
+            return std::nullopt;
+        }
+        param.null = length == -1;
+        if (!param.null && !r.bytes(static_cast<std::size_t>(length), param.value)) {
+            return std::nullopt;
+        }
+    }
+    return param;
+}
+
 std::optional<TargetView> parse_describe(const Frame& frame) noexcept {
     return target(frame, frontend::kDescribe);
 }

@@ -306,6 +306,14 @@ void MessageWriter::close_complete() {
     finish(begin(backend::kCloseComplete));
 }
 
+void MessageWriter::empty_query_response() {
+    finish(begin(backend::kEmptyQueryResponse));
+}
+
+void MessageWriter::copy_done() {
+    finish(begin(backend::kCopyDone));
+}
+
 void MessageWriter::terminate() {
     finish(begin(frontend::kTerminate));
 }

@@ -109,15 +109,6 @@ TEST(Cli, ShardOfPrintsSlotShardAndPrimary) {
     EXPECT_TRUE(exited_with(result, 2)) << status_text(result) << "\n" << result.output;
 }
 
-TEST(Cli, RefusesToServeAShardedDatabaseUntilShardRoutingExists) {
-    // Served from one shard, a sharded table would answer with part of its rows: never that.
-    const std::string path = write_temp_file("sharded.yaml", kShardedYaml);
-    const CommandResult result = run_pgrouter({"--config", path}, milliseconds(10000));
-    EXPECT_TRUE(exited_with(result, 1)) << status_text(result) << "\n" << result.output;
-    EXPECT_NE(result.output.find("sharded"), std::string::npos) << result.output;
-    EXPECT_FALSE(port_accepts(16999));
-}
-
 TEST(Cli, CheckConfigReportsEveryErrorWithFileAndLine) {
     const std::string yaml = yaml_with_two_errors();
     const int size_line = line_starting_with(yaml, "  size: many");

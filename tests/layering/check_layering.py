@@ -25,7 +25,7 @@ ALLOWED = {
     # probe: libpq on its own thread, writes what it learns into health.
     "probe": {"health", "routing", "config", "wire", "logging"},
     "session": {"link", "pool", "io", "wire", "auth", "config", "backend", "sql", "routing",
-                "health", "logging"},
+                "health", "logging", "sharding"},
     "net": {"session", "link", "pool", "io", "wire", "config", "health", "probe", "logging"},
     "main.cpp": {"net", "config", "logging", "sharding"},
 }

@@ -139,10 +139,9 @@ struct ShardingConfig {
 struct DatabaseConfig {
     std::string name;    // the name clients connect to (the YAML key)
     std::string dbname;  // the name on the server; defaults to `name`
-    // A sharded database (`shards` non-empty) has no `primary:` key; until sharding is
-    // implemented, the loader sets these to shards[0].primary and shards[0].replicas so that the
-    // routing topology, the health board and the prober treat it as its first shard (validation
-    // insists on that copy for a Config built in code too).
+    // A sharded database (`shards` non-empty) has no `primary:` key; the loader sets these to
+    // shards[0].primary and shards[0].replicas (the first shard holds the tables that are not
+    // sharded; validation insists on that copy for a Config built in code too).
     Address primary;
     std::vector<Address> replicas;
     RoutingConfig routing;  // the global block with this database's overrides applied
@@ -153,6 +152,15 @@ struct DatabaseConfig {
     ShardingConfig sharding;
     std::vector<ShardConfig> shards;
 };
+
+// The servers of one primary and its replicas: a database's own, or one shard's.
+struct ServerGroup {
+    const Address* primary = nullptr;
+    const std::vector<Address>* replicas = nullptr;
+};
+
+// One group per shard of a sharded database, else the database's primary and replicas.
+std::vector<ServerGroup> server_groups(const DatabaseConfig& database);
 
 struct LimitsConfig {
     std::uint32_t max_startup_packet_bytes = 10000;

@@ -24,6 +24,9 @@ struct DatabaseTopology {
     std::vector<config::Address> servers;
     std::size_t primary = 0;  // as configured
     config::RoutingConfig routing;
+    // A sharded database: one topology per shard (its primary and replicas; these fields above
+    // are the first shard's). Empty when the database is not sharded.
+    std::vector<DatabaseTopology> shards;
 };
 
 // Every database of a config, built once per config snapshot.

@@ -6,7 +6,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -23,6 +25,15 @@
 #include "pgrouter/wire/messages.hpp"
 
 namespace pgrouter::session {
+
+// Where a unit of work on a sharded database goes (shard_step.cpp).
+struct ShardTarget {
+    enum class Kind : std::uint8_t { Any, One, All, Refuse };
+    Kind kind = Kind::Any;
+    std::size_t shard = 0;                       // One
+    std::shared_ptr<const sql::ShardPlan> plan;  // All: how to run it on every shard
+    std::string message;                         // Refuse: the 0A000 text
+};
 
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
 public:
@@ -122,6 +133,34 @@ private:
     // BEGIN and what ends it. False: not one of them.
     bool answer_locally(const Request& request);
     void finish_local_query(const char* tag, char status);
+
+    // shard_step.cpp: which shard a unit of work goes to (sharded databases only)
+    void init_sharding();
+    // The plan of a statement text (parsed once per text for this session).
+    std::shared_ptr<const sql::ShardPlan> shard_plan(std::string_view text);
+    // Where a statement goes, its Bind (parameters) when it has one.
+    ShardTarget statement_target(std::string_view text, const wire::Frame* bind,
+                                 const PreparedStatement* prepared,
+                                 std::span<const std::uint8_t> param_types);
+    // Where the unit of work that starts with `first` (up to its Sync, or the Query) goes; false
+    // in `complete` when the unit is not all buffered yet.
+    ShardTarget unit_target(const wire::Frame& first, std::span<const std::uint8_t> rest,
+                            std::size_t max_message, bool& complete);
+    // Makes `shard` the one topology_, pools and health refer to (nothing attached).
+    void switch_shard(std::size_t shard);
+    // Whether the attached link's shard can take `request` (a transaction stays on one shard);
+    // false: it was refused (0A000 injected so the transaction aborts as PostgreSQL's would).
+    void check_shard(const wire::Frame& frame, const Request& request);
+    // An extended-protocol BEGIN alone in its unit (held until a shard is chosen), its COMMIT or
+    // ROLLBACK when nothing ran, or a statement after a refusal in such a transaction (25P02).
+    bool answer_unit_locally(const Request& first, std::span<const std::uint8_t> unit,
+                             std::size_t max_message, std::size_t& consumed);
+
+    // fan_out.cpp: a unit of work run on every shard, replies merged. Consumes the unit's
+    // messages from `unit` (up to its Sync, or the Query) into `consumed`; false ends the session.
+    awaitable<bool> fan_out(const ShardTarget& target, std::span<const std::uint8_t> unit,
+                            std::size_t max_message, std::size_t& consumed);
+    std::string shard_name(std::size_t shard) const;
 
     // rewrite.cpp: what each understood message becomes on the attached server connection
     bool rewrite(const wire::Frame& frame, const Request& request);
@@ -242,6 +281,26 @@ private:
     std::shared_ptr<const std::unordered_set<std::string>> write_functions_;
     bool builtins_trusted_ = false;
     std::uint64_t write_functions_version_ = 0;
+
+    // Sharding (shard_step.cpp). Only used when the database is sharded.
+    const ShardingRuntime* sharding_ = nullptr;
+    const routing::DatabaseTopology* database_topology_ = nullptr;  // every shard
+    std::size_t shard_ = 0;  // the shard topology_, pools_ and health_ are about
+    // Per shard: its pools and its read-your-writes state while another shard is current.
+    struct ShardState {
+        std::vector<std::shared_ptr<pool::BackendPool>> pools;
+        bool wrote = false;
+        health::Clock::time_point wrote_at{};
+        std::uint64_t write_lsn = 0;
+    };
+    std::vector<ShardState> shard_states_;
+    std::optional<std::size_t> session_shard_;  // SET pgrouter.shard
+    std::string session_shard_key_;             // SET pgrouter.shard_key
+    std::string unnamed_query_;                 // the last unnamed Parse's text
+    std::vector<std::uint8_t> unnamed_types_;   // and its parameter types
+    std::unordered_map<std::string, std::shared_ptr<const sql::ShardPlan>> shard_plans_;
+    bool unit_incomplete_ = false;  // handle_batch() stopped for the rest of a unit
+    std::string shard_refusal_;     // rewrite(): refuse the next Query/Bind with 0A000
 };
 
 }  // namespace pgrouter::session

@@ -18,6 +18,8 @@
 #include "pgrouter/pool/pool_set.hpp"
 #include "pgrouter/routing/route.hpp"
 #include "pgrouter/session/cancel_registry.hpp"
+#include "pgrouter/sharding/slot_map.hpp"
+#include "pgrouter/sql/shard_plan.hpp"
 #include "pgrouter/sql/statement_cache.hpp"
 
 namespace pgrouter::session {
@@ -31,6 +33,23 @@ struct UserAuth {
     std::string md5_hash;                    // "md5..." when md5 client auth is possible
 };
 
+// What a sharded database's sessions share: the slot map and the sharded tables, as the planner
+// and the shard hash want them. Built once per config snapshot.
+struct ShardingRuntime {
+    const config::DatabaseConfig* database = nullptr;
+    sharding::SlotMap slots;
+    std::vector<sql::ShardedTableKey> tables;  // parallel to database->sharding.tables
+    sql::ShardingView view() const noexcept {
+        return {tables, database->sharding.reference_tables,
+                database->sharding.cross_shard_writes == config::CrossShardWrites::All};
+    }
+    // The key type of a sharded table (the first table's when `table` is not one).
+    config::ShardKeyType key_type(std::string_view table) const noexcept;
+    // Whether every shard's database sorts text bytewise (collation C, POSIX, C.UTF-8): learnt
+    // by the first statement run on every shard. -1 unknown, 0 no, 1 yes.
+    std::shared_ptr<std::atomic<int>> bytewise_text = std::make_shared<std::atomic<int>>(-1);
+};
+
 class Runtime {
 public:
     explicit Runtime(std::shared_ptr<const config::Config> config);
@@ -40,6 +59,8 @@ public:
     CancelRegistry& cancels() noexcept { return cancels_; }
     sql::StatementCache& statements() noexcept { return statements_; }
     const routing::Topology& topology() const noexcept { return topology_; }
+    // Null when `database` is not sharded.
+    const ShardingRuntime* sharding(std::string_view database) const noexcept;
     // What the probes and sessions know about every server (role, lag, circuit, in flight).
     health::HealthBoard& health() noexcept { return health_; }
     // Read-your-writes across connections (consistency_scope: user | key).
@@ -78,6 +99,7 @@ private:
     CancelRegistry cancels_;
     sql::StatementCache statements_;
     routing::Topology topology_;
+    std::unordered_map<std::string, ShardingRuntime> sharding_;
     health::HealthBoard health_;
     health::WriteTracker writes_;
     mutable std::mutex known_mutex_;

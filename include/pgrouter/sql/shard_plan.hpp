@@ -82,6 +82,13 @@ struct ShardPlan {
     bool parse_error = false;  // not parsed: First (PostgreSQL reports the syntax error)
     bool writes = false;       // INSERT/UPDATE/DELETE/MERGE/DDL/COPY FROM/locking clause
     bool ddl = false;          // a utility statement that changes the schema (Broadcast)
+    // Broadcast of a write to reference tables: every shard holds the same rows, so the client
+    // gets the first shard's answer (not the sum).
+    bool reference = false;
+    // First: the statement names a table (which then lives on the first shard). False for
+    // statements that name none (SELECT 1, BEGIN, SET ...): those may run on any shard, e.g.
+    // inside a transaction already on another shard.
+    bool names_table = false;
     // Keyed: the sharded table whose key picks the shard, and the values (all must fall on one
     // shard, else a read is run as Scatter with `merge` and a write is refused).
     std::string table;

@@ -52,6 +52,17 @@ struct BindView {
 };
 [[nodiscard]] std::optional<BindView> parse_bind(const Frame& frame) noexcept;
 
+// One parameter of a Bind: its format code (0 text, 1 binary) and value.
+struct BindParam {
+    std::uint16_t format = 0;
+    bool null = false;
+    Bytes value;
+};
+// Parameter `n` (0-based) of a Bind, its format read as PostgreSQL reads them (no codes: all
+// text; one code: for every parameter; else one per parameter). nullopt when the message is
+// malformed or has no parameter `n`.
+[[nodiscard]] std::optional<BindParam> bind_param(const Frame& frame, std::size_t n) noexcept;
+
 // Describe 'D' / Close 'C' (frontend). kind is 'S' (statement) or 'P' (portal).
 struct TargetView {
     char kind = 0;

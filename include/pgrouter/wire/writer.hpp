@@ -75,6 +75,8 @@ public:
     // DataRow 'D' of one non-null text value.
     void data_row_text(std::string_view value);
     void close_complete();               // '3'
+    void empty_query_response();         // 'I'
+    void copy_done();                    // 'c'
     void terminate();                    // 'X'
     void cancel_request(CancelKey key);  // 16-byte length-first packet
     void ssl_response_no();              // the single byte 'N'

@@ -1,0 +1,652 @@
+// pgrouter/session/fan_out.cpp — one unit of work run on every shard: a read without a shard key
+// (replies merged by sharding::merge_results into what one server would send), DDL and writes to
+// reference tables (all-or-nothing: each shard runs it in a transaction, committed only once every
+// shard has succeeded), keyless writes under cross_shard_writes: all. The shards' replies are read
+// whole before the client hears anything, so an error or a refusal never follows partial rows.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "pgrouter/io/frame_io.hpp"
+#include "pgrouter/session/client_session.hpp"
+#include "pgrouter/sharding/merge.hpp"
+#include "pgrouter/wire/message_type.hpp"
+#include "pgrouter/wire/messages.hpp"
+#include "pgrouter/wire/sqlstate.hpp"
+#include "pgrouter/wire/writer.hpp"
+
+namespace pgrouter::session {
+namespace {
+
+constexpr std::size_t kShardReadChunk = 64 * 1024;
+
+// One shard's part: its connection, what it is sent, every byte it answers.
+struct ShardCall {
+    std::size_t shard = 0;
+    pool::BackendLease lease;
+    std::vector<std::uint8_t> out;
+    std::vector<std::uint8_t> in;
+    std::uint32_t readies = 0;  // ReadyForQuery messages the sent bytes will produce
+    std::uint32_t hidden = 0;   // of which the first `hidden` answer pgrouter's own queries
+    bool lost = false;
+    std::string failure;  // lost: why
+    char status = 'I';
+    // After parse(): the frames answering the client's request, and the hidden part's error.
+    std::vector<wire::Frame> frames;
+    std::optional<wire::Frame> hidden_error;
+    bool asks_collation = false;  // the first hidden query reads the database's collation
+    std::string collation;
+};
+
+constexpr std::string_view kCollationQuery =
+    "SELECT datcollate FROM pg_database WHERE datname = current_database()";
+
+bool sorts_bytewise(std::string_view collation) {
+    return collation == "C" || collation == "POSIX" || collation == "C.UTF-8" ||
+           collation == "C.utf8";
+}
+
+awaitable<void> exchange(ShardCall& call) {
+    Socket& socket = call.lease->socket;
+    error_code ec;
+    co_await io::write_all(socket, call.out, ec);
+    std::uint32_t seen = 0;
+    std::size_t scanned = 0;
+    while (!ec && seen < call.readies) {
+        const std::size_t had = call.in.size();
+        call.in.resize(had + kShardReadChunk);
+        const std::size_t n = co_await socket.async_read_some(
+            asio::buffer(call.in.data() + had, kShardReadChunk),
+            asio::redirect_error(use_awaitable, ec));
+        call.in.resize(had + (ec ? 0 : n));
+        for (;;) {
+            wire::DecodeResult r = wire::decode_frame(
+                std::span<const std::uint8_t>(call.in).subspan(scanned), SIZE_MAX);
+            if (r.status != wire::DecodeStatus::Complete) {
+                break;
+            }
+            scanned += r.frame.bytes.size();
+            if (r.frame.type == wire::backend::kReadyForQuery && r.frame.body().size() == 1) {
+                ++seen;
+                call.status = static_cast<char>(r.frame.body()[0]);
+            }
+        }
+    }
+    if (ec) {
+        call.lost = true;
+        call.failure = ec.message();
+    }
+}
+
+// Splits what a shard answered into its hidden part and the frames that answer the client.
+void parse(ShardCall& call) {
+    std::span<const std::uint8_t> bytes(call.in);
+    std::uint32_t readies = 0;
+    std::size_t at = 0;
+    while (at < bytes.size()) {
+        wire::DecodeResult r = wire::decode_frame(bytes.subspan(at), SIZE_MAX);
+        if (r.status != wire::DecodeStatus::Complete) {
+            break;
+        }
+        at += r.frame.bytes.size();
+        const char type = r.frame.type;
+        if (type == wire::backend::kParameterStatus) {
+            if (auto ps = wire::parse_parameter_status(r.frame)) {
+                call.lease->params.set_reported(ps->name, ps->value);
+            }
+            continue;
+        }
+        if (readies < call.hidden) {
+            if (type == wire::backend::kDataRow && readies == 0 && call.asks_collation) {
+                // One column: int16 count, int32 length, the value.
+                auto body = r.frame.body();
+                if (body.size() >= 6) {
+                    call.collation.assign(reinterpret_cast<const char*>(body.data()) + 6,
+                                          body.size() - 6);
+                }
+            }
+            if (type == wire::backend::kErrorResponse && !call.hidden_error) {
+                call.hidden_error = r.frame;
+            }
+            readies += type == wire::backend::kReadyForQuery;
+            continue;
+        }
+        call.frames.push_back(r.frame);
+    }
+}
+
+const wire::Frame* first_of(const ShardCall& call, char type) {
+    for (const auto& frame : call.frames) {
+        if (frame.type == type) {
+            return &frame;
+        }
+    }
+    return nullptr;
+}
+
+std::string error_text(const wire::Frame& error) {
+    auto fields = wire::parse_error_fields(error);
+    return fields ? std::string(fields->message) : std::string("error");
+}
+
+std::string error_code_of(const wire::Frame& error) {
+    auto fields = wire::parse_error_fields(error);
+    return fields && !fields->sqlstate.empty() ? std::string(fields->sqlstate)
+                                               : std::string(wire::sqlstate::kInternalError);
+}
+
+void append(std::vector<std::uint8_t>& out, std::span<const std::uint8_t> bytes) {
+    out.insert(out.end(), bytes.begin(), bytes.end());
+}
+
+// The client's messages of one unit, as fan_out() needs them.
+struct Unit {
+    std::optional<std::string_view> query;  // a Query
+    std::vector<wire::Frame> messages;      // an extended-protocol unit, up to its Sync
+    std::size_t size = 0;
+};
+
+Unit read_unit(std::span<const std::uint8_t> bytes, std::size_t max_message) {
+    Unit unit;
+    while (unit.size < bytes.size()) {
+        wire::DecodeResult r = wire::decode_frame(bytes.subspan(unit.size), max_message);
+        if (r.status != wire::DecodeStatus::Complete) {
+            break;
+        }
+        unit.size += r.frame.bytes.size();
+        if (r.frame.type == wire::frontend::kQuery) {
+            unit.query = wire::parse_query(r.frame);
+            if (!unit.query) {
+                unit.query = std::string_view();
+            }
+            break;
+        }
+        unit.messages.push_back(r.frame);
+        if (r.frame.type == wire::frontend::kSync || r.frame.type == wire::frontend::kFlush) {
+            break;
+        }
+    }
+    return unit;
+}
+
+}  // namespace
+
+awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
+                                       std::span<const std::uint8_t> unit_bytes,
+                                       std::size_t max_message, std::size_t& consumed) {
+    const sql::ShardPlan& plan = *target.plan;
+    Unit unit = read_unit(unit_bytes, max_message);
+    consumed = unit.size;
+    const bool broadcast = plan.scope == sql::ShardScope::Broadcast;
+    std::vector<std::uint8_t> reply;
+    wire::MessageWriter client(reply);
+    const char idle_status = held_begin_.empty() ? 'I' : 'T';
+    auto refuse_unit = [&](std::string_view sqlstate, const std::string& message) {
+        client.error_response("ERROR", sqlstate, message);
+        if (!held_begin_.empty()) {
+            held_failed_ = true;
+        }
+        if (unit.query || unit.messages.back().type == wire::frontend::kSync) {
+            client.ready_for_query(held_begin_.empty() ? 'I' : 'E');
+        } else {
+            skip_until_sync_ = true;
+            skip_status_ = held_begin_.empty() ? 'I' : 'E';
+        }
+    };
+
+    // What each shard runs: the client's statement, rewritten for the merge.
+    std::string_view text = unit.query ? *unit.query : std::string_view();
+    std::span<const std::uint8_t> param_types;
+    const wire::Frame* bind = nullptr;
+    const wire::Frame* execute = nullptr;
+    bool client_parse = false;
+    bool describe_statement = false;
+    bool describe_portal = false;
+    if (!unit.query) {
+        text = unnamed_query_;
+        param_types = unnamed_types_;
+        for (const wire::Frame& frame : unit.messages) {
+            switch (frame.type) {
+                case wire::frontend::kParse:
+                    if (auto parse = wire::parse_parse(frame)) {
+                        text = parse->query;
+                        param_types = parse->param_types;
+                        client_parse = true;
+                    }
+                    break;
+                case wire::frontend::kBind:
+                    if (bind != nullptr) {
+                        bind = &frame;  // a second statement: refused below
+                        execute = &frame;
+                        break;
+                    }
+                    bind = &frame;
+                    if (auto view = wire::parse_bind(frame); view && !view->statement.empty()) {
+                        if (const PreparedStatement* prepared = statements_.find(view->statement)) {
+                            text = prepared->query;
+                            param_types = prepared->param_types;
+                        }
+                    }
+                    break;
+                case wire::frontend::kDescribe:
+                    if (auto d = wire::parse_describe(frame)) {
+                        (d->kind == 'S' ? describe_statement : describe_portal) = true;
+                    }
+                    break;
+                case wire::frontend::kExecute:
+                    if (execute != nullptr) {
+                        bind = nullptr;
+                    }
+                    execute = &frame;
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+    std::string refusal;
+    if (!unit.query && (bind == nullptr || execute == nullptr || execute == bind)) {
+        refusal = "a batch with several statements, one of them over every shard,";
+    } else if (!unit.query && unit.messages.back().type != wire::frontend::kSync) {
+        refusal = "a statement over every shard without its Sync";
+    } else if (!unit.query && wire::read_u32(execute->body().data() + execute->body().size() - 4) !=
+                                  0) {
+        refusal = "fetching a result over every shard in parts (Execute with a row limit)";
+    } else if (broadcast && !held_begin_.empty()) {
+        refusal = "a write on every shard inside a transaction";
+    } else if (pinned_ || !transaction_mode_) {
+        refusal = "a statement over every shard on a pinned session";
+    }
+    if (!refusal.empty()) {
+        refuse_unit(wire::sqlstate::kFeatureNotSupported,
+                    "pgrouter: " + refusal + " is not supported across shards");
+        co_await send_client(reply);
+        co_return !closing_;
+    }
+    const std::string_view shard_sql = plan.shard_sql.empty() ? text : plan.shard_sql;
+
+    // One connection per shard, leased in shard order (two sessions never wait on each other).
+    const std::size_t shards = database_topology_->shards.size();
+    std::vector<ShardCall> calls(shards);
+    for (std::size_t k = 0; k < shards; ++k) {
+        const routing::DatabaseTopology& shard = database_topology_->shards[k];
+        std::vector<routing::ServerStatus> status(shard.servers.size());
+        const auto now = health::Clock::now();
+        for (std::size_t i = 0; i < shard.servers.size(); ++i) {
+            if (auto* health = rt_.health().find(shard.servers[i])) {
+                status[i] = health->status(now);
+            }
+        }
+        const routing::Decision primary = routing::current_primary(shard, status);
+        if (primary.refused()) {
+            refuse_unit(wire::sqlstate::kConnectionFailure,
+                        "pgrouter: " + shard_name(k) + ": " + routing::describe(primary, shard));
+            co_await send_client(reply);
+            co_return !closing_;
+        }
+        auto pool = rt_.pools().get(shard.servers[primary.server], shard.dbname, user_name_);
+        pool::ConnectResult result = co_await pool->acquire(*credentials_);
+        if (!result.conn) {
+            refuse_unit(result.error.sqlstate.empty() ? wire::sqlstate::kConnectionFailure
+                                                      : result.error.sqlstate,
+                        "pgrouter: " + shard_name(k) + ": " + result.error.message);
+            co_await send_client(reply);
+            co_return !closing_;
+        }
+        calls[k].shard = k;
+        calls[k].lease = pool::BackendLease(pool, std::move(result.conn));
+        if (!calls[k].lease->socket.non_blocking()) {
+            error_code ignored;
+            calls[k].lease->socket.non_blocking(true, ignored);
+        }
+    }
+    if (closing_) {
+        co_return false;
+    }
+
+    // The request, per shard: settings to match the client's, BEGIN for a broadcast, then the
+    // statement (the extended protocol through the unnamed statement and portal).
+    const bool ask_collation = sharding_->bytewise_text->load() < 0;
+    for (ShardCall& call : calls) {
+        wire::MessageWriter w(call.out);
+        if (ask_collation) {
+            w.query(kCollationQuery);
+            ++call.hidden;
+            call.asks_collation = true;
+        }
+        const std::string script = backend::sync_script(params_, call.lease->params);
+        if (!script.empty()) {
+            w.query(script);
+            ++call.hidden;
+            call.lease->params.copy_replayed_from(params_);
+        }
+        if (broadcast) {
+            w.query("BEGIN");
+            ++call.hidden;
+        }
+        if (unit.query) {
+            w.query(shard_sql);
+        } else {
+            auto view = wire::parse_bind(*bind);
+            const auto body = bind->body();
+            const std::size_t rest_at =
+                static_cast<std::size_t>(view->statement.data() - reinterpret_cast<const char*>(body.data())) +
+                view->statement.size() + 1;
+            w.parse("", shard_sql, static_cast<std::uint16_t>(param_types.size() / 4), param_types);
+            if (describe_statement) {
+                w.describe('S', "");
+            }
+            w.bind_renamed("", "", body.subspan(rest_at));
+            w.describe('P', "");
+            w.execute("", 0);
+            w.sync();
+        }
+        call.readies = call.hidden + 1;
+    }
+    const std::size_t pending_calls = calls.size();
+    auto done = std::make_shared<std::size_t>(0);
+    if (!link_wait_) {
+        link_wait_ = std::make_unique<Timer>(client_.get_executor());
+    }
+    auto self = shared_from_this();
+    for (ShardCall& call : calls) {
+        asio::co_spawn(client_.get_executor(), exchange(call),
+                       [self, done](std::exception_ptr) {
+                           ++*done;
+                           self->wake_reader();
+                       });
+    }
+    while (*done < pending_calls) {
+        link_wait_->expires_at(Timer::time_point::max());
+        error_code ec;
+        waiting_for_link_ = true;
+        co_await link_wait_->async_wait(asio::redirect_error(use_awaitable, ec));
+        waiting_for_link_ = false;
+    }
+    for (ShardCall& call : calls) {
+        parse(call);
+    }
+    if (ask_collation && std::none_of(calls.begin(), calls.end(), [](const ShardCall& call) {
+            return call.lost || call.hidden_error || call.collation.empty();
+        })) {
+        const bool bytewise = std::all_of(calls.begin(), calls.end(), [](const ShardCall& call) {
+            return sorts_bytewise(call.collation);
+        });
+        sharding_->bytewise_text->store(bytewise ? 1 : 0);
+    }
+
+    // Outcome: a lost shard or an error anywhere decides before any row goes out.
+    const ShardCall* lost = nullptr;
+    const ShardCall* failed = nullptr;
+    const wire::Frame* error = nullptr;
+    for (const ShardCall& call : calls) {
+        if (call.lost && lost == nullptr) {
+            lost = &call;
+        }
+        if (failed == nullptr) {
+            if (call.hidden_error) {
+                failed = &call;
+                error = &*call.hidden_error;
+            } else if (const wire::Frame* e = first_of(call, wire::backend::kErrorResponse)) {
+                failed = &call;
+                error = e;
+            }
+        }
+    }
+    auto finish = [&](bool commit) -> awaitable<bool> {
+        // Broadcast: COMMIT everywhere, or ROLLBACK everywhere.
+        bool ok = true;
+        std::string commit_failures;
+        if (broadcast) {
+            for (ShardCall& call : calls) {
+                if (call.lost) {
+                    continue;
+                }
+                call.out.clear();
+                call.in.clear();
+                wire::MessageWriter(call.out).query(commit ? "COMMIT" : "ROLLBACK");
+                call.readies = 1;
+                call.hidden = 1;
+                co_await exchange(call);
+                call.frames.clear();
+                call.hidden_error.reset();
+                parse(call);
+                if (call.lost || call.hidden_error) {
+                    ok = false;
+                    commit_failures += (commit_failures.empty() ? "" : ", ") + shard_name(call.shard);
+                }
+            }
+        }
+        if (!commit) {
+            for (ShardCall& call : calls) {
+                call.lease.give_back(!call.lost && call.status == 'I'
+                                         ? pool::BackendPool::Return::Clean
+                                         : pool::BackendPool::Return::Close);
+            }
+        }
+        if (commit && !ok) {
+            reply.clear();
+            refuse_unit(wire::sqlstate::kInternalError,
+                        "pgrouter: COMMIT failed on " + commit_failures +
+                            " after the statement succeeded on every shard; the other shards "
+                            "committed it");
+        }
+        co_return ok;
+    };
+    if (lost != nullptr) {
+        co_await finish(false);
+        refuse_unit(wire::sqlstate::kConnectionFailure,
+                    "pgrouter: " + shard_name(lost->shard) + " was lost: " + lost->failure +
+                        (broadcast ? " (the statement was rolled back on every shard)" : ""));
+        co_await send_client(reply);
+        co_return !closing_;
+    }
+    if (failed != nullptr) {
+        co_await finish(false);
+        if (!unit.query) {
+            // What preceded the error on the failing shard, as the client's messages.
+            for (const wire::Frame& frame : failed->frames) {
+                if (frame.bytes.data() == error->bytes.data()) {
+                    break;
+                }
+                if ((frame.type == wire::backend::kParseComplete && client_parse) ||
+                    frame.type == wire::backend::kBindComplete) {
+                    append(reply, frame.bytes);
+                }
+            }
+        }
+        if (broadcast) {
+            std::string names;
+            for (const ShardCall& call : calls) {
+                const bool call_failed =
+                    call.hidden_error || first_of(call, wire::backend::kErrorResponse) != nullptr;
+                if (call_failed) {
+                    names += (names.empty() ? "" : ", ") + shard_name(call.shard);
+                }
+            }
+            client.error_response("ERROR", error_code_of(*error),
+                                  "pgrouter: failed on " + names + ": " + error_text(*error) +
+                                      " (rolled back on every shard)");
+        } else {
+            append(reply, error->bytes);
+        }
+        if (!unit.query && unit.messages.back().type != wire::frontend::kSync) {
+            skip_until_sync_ = true;
+            skip_status_ = idle_status;
+        } else {
+            client.ready_for_query(idle_status);
+        }
+        co_await send_client(reply);
+        co_return !closing_;
+    }
+
+    // Every shard succeeded.
+    if (broadcast && !co_await finish(true)) {
+        co_await send_client(reply);
+        co_return !closing_;
+    }
+    for (ShardCall& call : calls) {
+        if (call.lease) {
+            call.lease.give_back(call.status == 'I' ? pool::BackendPool::Return::Clean
+                                                    : pool::BackendPool::Return::Close);
+        }
+    }
+    // Notices pass through (once, when shards say the same thing).
+    std::vector<std::span<const std::uint8_t>> notices;
+    for (const ShardCall& call : calls) {
+        for (const wire::Frame& frame : call.frames) {
+            if (frame.type == wire::backend::kNoticeResponse &&
+                std::none_of(notices.begin(), notices.end(), [&](auto seen) {
+                    return std::equal(seen.begin(), seen.end(), frame.bytes.begin(),
+                                      frame.bytes.end());
+                })) {
+                notices.push_back(frame.bytes);
+                append(reply, frame.bytes);
+            }
+        }
+    }
+    // The result of the statement: rows and their completion, merged.
+    std::vector<sharding::ShardReply> replies(calls.size());
+    std::vector<std::string_view> tags;
+    bool copy_out = false;
+    bool empty_query = false;
+    for (std::size_t k = 0; k < calls.size(); ++k) {
+        bool portal_description = unit.query.has_value();  // extended: the Describe P's
+        for (const wire::Frame& frame : calls[k].frames) {
+            switch (frame.type) {
+                case wire::backend::kBindComplete:
+                    portal_description = true;
+                    break;
+                case wire::backend::kRowDescription:
+                    if (portal_description) {
+                        replies[k].row_description = frame.bytes;
+                    }
+                    break;
+                case wire::backend::kDataRow:
+                    replies[k].data_rows.push_back(frame.bytes);
+                    break;
+                case wire::backend::kCommandComplete:
+                    if (auto tag = wire::parse_command_complete(frame)) {
+                        replies[k].command_tag = *tag;
+                        tags.push_back(*tag);
+                    }
+                    break;
+                case wire::backend::kCopyOutResponse:
+                    copy_out = true;
+                    break;
+                case wire::backend::kEmptyQueryResponse:
+                    empty_query = true;
+                    break;
+                default:
+                    break;
+            }
+        }
+    }
+    std::vector<std::uint8_t> result;  // RowDescription (if any), rows, completion
+    wire::MessageWriter result_writer(result);
+    const bool answers_once = broadcast && (plan.ddl || plan.reference);
+    if (empty_query) {
+        result_writer.empty_query_response();
+    } else if (copy_out) {
+        // COPY ... TO STDOUT: one CopyOutResponse, every shard's data, one CopyDone, the total.
+        append(result, first_of(calls.front(), wire::backend::kCopyOutResponse)->bytes);
+        for (const ShardCall& call : calls) {
+            for (const wire::Frame& frame : call.frames) {
+                if (frame.type == wire::backend::kCopyData) {
+                    append(result, frame.bytes);
+                }
+            }
+        }
+        result_writer.copy_done();
+        result_writer.command_complete(sharding::sum_command_tags(tags));
+    } else if (answers_once) {
+        // Every shard holds the same rows (DDL, a reference table): the first shard's answer.
+        if (!replies.front().row_description.empty()) {
+            append(result, replies.front().row_description);
+        }
+        for (auto row : replies.front().data_rows) {
+            append(result, row);
+        }
+        result_writer.command_complete(replies.front().command_tag);
+    } else if (replies.front().row_description.empty()) {
+        result_writer.command_complete(sharding::sum_command_tags(tags));
+    } else {
+        sharding::MergeOptions options;
+        options.bytewise_text = sharding_->bytewise_text->load() == 1;
+        if (auto failure = sharding::merge_results(plan.merge, replies, options, result)) {
+            reply.clear();
+            refuse_unit(failure->sqlstate, failure->message);
+            co_await send_client(reply);
+            co_return !closing_;
+        }
+    }
+    std::span<const std::uint8_t> description;
+    std::span<const std::uint8_t> rows(result);
+    if (!rows.empty() && rows[0] == wire::backend::kRowDescription) {
+        const std::size_t size = 1 + wire::read_u32(rows.data() + 1);
+        description = rows.first(size);
+        rows = rows.subspan(size);
+    }
+    if (unit.query) {
+        append(reply, description);
+        append(reply, rows);
+        client.ready_for_query(idle_status);
+        co_await send_client(reply);
+        co_return !closing_;
+    }
+    // Extended protocol: an answer to each of the client's messages, in its order.
+    for (const wire::Frame& message : unit.messages) {
+        switch (message.type) {
+            case wire::frontend::kParse:
+                if (auto parse = wire::parse_parse(message)) {
+                    Request named;
+                    named.type = wire::frontend::kParse;
+                    named.text = parse->query;
+                    named.name = parse->statement;
+                    named.param_count = parse->param_count;
+                    named.param_types = parse->param_types;
+                    if (!named.name.empty()) {
+                        statements_.add(named.name, make_statement(named));
+                    }
+                }
+                client.parse_complete();
+                break;
+            case wire::frontend::kBind:
+                client.bind_complete();
+                break;
+            case wire::frontend::kDescribe: {
+                auto d = wire::parse_describe(message);
+                if (d && d->kind == 'S') {
+                    if (const wire::Frame* t =
+                            first_of(calls.front(), wire::backend::kParameterDescription)) {
+                        append(reply, t->bytes);
+                    }
+                }
+                if (description.empty()) {
+                    client.no_data();
+                } else {
+                    append(reply, description);
+                }
+                break;
+            }
+            case wire::frontend::kExecute:
+                append(reply, rows);
+                break;
+            case wire::frontend::kClose:
+                if (auto c = wire::parse_close(message); c && c->kind == 'S') {
+                    statements_.remove(c->name);
+                }
+                client.close_complete();
+                break;
+            case wire::frontend::kSync:
+                client.ready_for_query(idle_status);
+                break;
+            default:
+                break;
+        }
+    }
+    co_await send_client(reply);
+    co_return !closing_;
+}
+
+}  // namespace pgrouter::session

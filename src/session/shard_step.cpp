@@ -1,0 +1,413 @@
+// pgrouter/session/shard_step.cpp — the session's side of sharding: which shard a unit of work goes
+// to (the statement's plan, its key values from literals or Bind parameters, hints and SET
+// pgrouter.shard / shard_key), switching the session's current shard between units, and keeping a
+// transaction on the shard it started on. What runs on every shard is fan_out.cpp.
+#include <spdlog/spdlog.h>
+
+#include "pgrouter/session/client_session.hpp"
+#include "pgrouter/sharding/shard_hash.hpp"
+#include "pgrouter/sharding/shard_key.hpp"
+#include "pgrouter/sql/classify.hpp"
+#include "pgrouter/sql/hints.hpp"
+#include "pgrouter/wire/message_type.hpp"
+#include "pgrouter/wire/messages.hpp"
+#include "pgrouter/wire/writer.hpp"
+
+namespace pgrouter::session {
+namespace {
+
+// Plans kept per session; literal keys make texts vary, so the map is cleared when full.
+constexpr std::size_t kMaxShardPlans = 256;
+
+using Target = ShardTarget;
+
+Target any() { return {}; }
+
+Target one(std::size_t shard) {
+    Target target;
+    target.kind = Target::Kind::One;
+    target.shard = shard;
+    return target;
+}
+
+Target refusal(std::string message) {
+    Target target;
+    target.kind = Target::Kind::Refuse;
+    target.message = std::move(message);
+    return target;
+}
+
+std::uint32_t param_type(std::span<const std::uint8_t> types, int param) {
+    const std::size_t at = static_cast<std::size_t>(param - 1) * 4;
+    return param >= 1 && at + 4 <= types.size() ? wire::read_u32(types.data() + at) : 0;
+}
+
+}  // namespace
+
+void ClientSession::init_sharding() {
+    database_topology_ = topology_;
+    sharding_ = rt_.sharding(database_name_);
+    if (sharding_ == nullptr || database_topology_->shards.empty()) {
+        sharding_ = nullptr;
+        return;
+    }
+    shard_states_.assign(database_topology_->shards.size(), {});
+    shard_ = 0;
+    topology_ = &database_topology_->shards.front();
+}
+
+std::string ClientSession::shard_name(std::size_t shard) const {
+    std::string name = "shard " + std::to_string(shard);
+    if (database_topology_ != nullptr && shard < database_topology_->shards.size()) {
+        name += " (" + database_topology_->shards[shard].servers.front().to_string() + ")";
+    }
+    return name;
+}
+
+void ClientSession::switch_shard(std::size_t shard) {
+    if (shard == shard_ || sharding_ == nullptr || shard >= shard_states_.size()) {
+        return;
+    }
+    // Read-your-writes positions are per shard: a WAL position of one primary means nothing to
+    // another shard's replicas.
+    ShardState& was = shard_states_[shard_];
+    was.pools.swap(pools_);
+    was.wrote = wrote_;
+    was.wrote_at = wrote_at_;
+    was.write_lsn = write_lsn_;
+    ShardState& now = shard_states_[shard];
+    pools_.swap(now.pools);
+    wrote_ = now.wrote;
+    wrote_at_ = now.wrote_at;
+    write_lsn_ = now.write_lsn;
+    shard_ = shard;
+    topology_ = &database_topology_->shards[shard];
+    init_routing();
+    user_key_ = user_name_ + "@" + database_name_ + "#" + std::to_string(shard);
+}
+
+std::shared_ptr<const sql::ShardPlan> ClientSession::shard_plan(std::string_view text) {
+    auto it = shard_plans_.find(std::string(text));
+    if (it != shard_plans_.end()) {
+        return it->second;
+    }
+    if (shard_plans_.size() >= kMaxShardPlans) {
+        shard_plans_.clear();
+    }
+    auto plan = std::make_shared<const sql::ShardPlan>(
+        sql::plan_shard_statement(text, sharding_->view()));
+    shard_plans_.emplace(std::string(text), plan);
+    return plan;
+}
+
+ShardTarget ClientSession::statement_target(
+    std::string_view text, const wire::Frame* bind, const PreparedStatement* prepared,
+    std::span<const std::uint8_t> param_types) {
+    const std::size_t shards = shard_states_.size();
+    const sql::Hints hints = sql::parse_hints(text);
+    if (hints.shard) {
+        if (*hints.shard >= shards) {
+            return refusal("shard " + std::to_string(*hints.shard) + " does not exist (the database has " +
+                          std::to_string(shards) + " shards)");
+        }
+        return one(*hints.shard);
+    }
+    if (session_shard_) {
+        return one(*session_shard_);
+    }
+    std::shared_ptr<const sql::ShardPlan> plan = shard_plan(text);
+    const config::ShardingConfig& config = sharding_->database->sharding;
+    auto shard_of_key = [&](const sharding::KeyParse& parsed) -> std::optional<std::size_t> {
+        if (!parsed.ok()) {
+            return std::nullopt;
+        }
+        const std::optional<std::uint32_t> slot = sharding::slot_of(parsed.key, config);
+        return slot ? sharding_->slots.shard_for(*slot) : std::nullopt;
+    };
+    std::string_view explicit_key = !hints.shard_key.empty() ? hints.shard_key
+                                                             : std::string_view(session_shard_key_);
+    if (!explicit_key.empty()) {
+        const config::ShardKeyType type = sharding_->key_type(plan->table);
+        if (auto shard = shard_of_key(sharding::key_from_text(explicit_key, type))) {
+            return one(*shard);
+        }
+        return refusal("shard key '" + std::string(explicit_key) + "' is not a value of the key type");
+    }
+    (void)prepared;
+    switch (plan->scope) {
+        case sql::ShardScope::First:
+            return plan->names_table ? one(0) : any();
+        case sql::ShardScope::AnyOne:
+            return any();
+        case sql::ShardScope::Refused:
+            return refusal(plan->refusal + " is not supported across shards");
+        case sql::ShardScope::Keyed:
+            break;
+        case sql::ShardScope::Split:
+            if (plan->rows.empty()) {
+                return refusal("COPY into a sharded table");
+            }
+            break;
+        case sql::ShardScope::Scatter:
+        case sql::ShardScope::Broadcast: {
+            Target target;
+            target.kind = Target::Kind::All;
+            target.plan = std::move(plan);
+            return target;
+        }
+    }
+    const config::ShardKeyType type = sharding_->key_type(plan->table);
+    const std::vector<sql::KeyValue>& values =
+        plan->scope == sql::ShardScope::Split ? plan->rows : plan->keys;
+    std::optional<std::size_t> found;
+    bool several = false;
+    for (const sql::KeyValue& value : values) {
+        sharding::KeyParse parsed;
+        switch (value.kind) {
+            case sql::KeyValue::Kind::Null:
+                continue;  // matches no row
+            case sql::KeyValue::Kind::Number:
+            case sql::KeyValue::Kind::String:
+                parsed = sharding::key_from_text(value.text, type);
+                break;
+            case sql::KeyValue::Kind::Param: {
+                if (bind == nullptr) {
+                    return any();  // prepared only: the Bind picks the shard
+                }
+                auto param = wire::bind_param(*bind, static_cast<std::size_t>(value.param - 1));
+                if (!param) {
+                    return any();  // malformed or too few: the server says what is wrong
+                }
+                if (param->null) {
+                    continue;
+                }
+                parsed = sharding::key_from_param(
+                    param->value,
+                    param->format == 1 ? sharding::ParamFormat::Binary
+                                       : sharding::ParamFormat::Text,
+                    param_type(param_types, value.param), type);
+                break;
+            }
+        }
+        std::optional<std::size_t> shard = shard_of_key(parsed);
+        if (!shard) {
+            // Not a value of the key's type: the server rejects it as it would directly.
+            return plan->scope == sql::ShardScope::Split ? refusal("INSERT with a shard key that is not a " "value of its type") : one(0);
+        }
+        if (found && *found != *shard) {
+            several = true;
+        }
+        if (!found) {
+            found = shard;
+        }
+    }
+    if (several) {
+        if (plan->scope == sql::ShardScope::Split) {
+            return refusal("a multi-row INSERT whose rows belong to different shards");
+        }
+        if (plan->writes) {
+            return refusal("a write whose shard key values fall on different shards");
+        }
+        Target target;
+        target.kind = Target::Kind::All;
+        target.plan = std::move(plan);
+        return target;
+    }
+    return found ? one(*found) : any();
+}
+
+ShardTarget ClientSession::unit_target(const wire::Frame& first,
+                                                      std::span<const std::uint8_t> rest,
+                                                      std::size_t max_message, bool& complete) {
+    complete = true;
+    if (first.type == wire::frontend::kQuery) {
+        auto text = wire::parse_query(first);
+        return text ? statement_target(*text, nullptr, nullptr, {}) : any();
+    }
+    Target combined = any();
+    std::string_view unnamed_text = unnamed_query_;
+    std::span<const std::uint8_t> unnamed_types = unnamed_types_;
+    auto combine = [&](Target next) {
+        if (combined.kind == Target::Kind::Refuse || next.kind == Target::Kind::Any) {
+            return;
+        }
+        if (combined.kind == Target::Kind::Any || next.kind == Target::Kind::Refuse) {
+            combined = std::move(next);
+            return;
+        }
+        if (combined.kind == Target::Kind::One && next.kind == Target::Kind::One) {
+            if (combined.shard != next.shard) {
+                combined = refusal("one batch of statements (up to its Sync) on " +
+                                  shard_name(combined.shard) + " and " + shard_name(next.shard));
+            }
+            return;
+        }
+        combined = refusal("a batch (up to its Sync) with a statement over every shard and another "
+                          "statement");
+    };
+    const wire::Frame* frame = &first;
+    wire::DecodeResult next{};
+    std::size_t offset = 0;
+    for (;;) {
+        switch (frame->type) {
+            case wire::frontend::kParse:
+                if (auto parse = wire::parse_parse(*frame); parse && parse->statement.empty()) {
+                    unnamed_text = parse->query;
+                    unnamed_types = parse->param_types;
+                }
+                break;  // preparing runs nowhere in particular: the Bind decides
+            case wire::frontend::kBind:
+                if (auto bind = wire::parse_bind(*frame)) {
+                    if (bind->statement.empty()) {
+                        combine(statement_target(unnamed_text, frame, nullptr, unnamed_types));
+                    } else if (const PreparedStatement* prepared =
+                                   statements_.find(bind->statement)) {
+                        combine(statement_target(prepared->query, frame, prepared,
+                                                 prepared->param_types));
+                    }
+                }
+                break;
+            case wire::frontend::kSync:
+            case wire::frontend::kQuery:
+            case wire::frontend::kFlush:  // the client waits for replies before going on
+                return combined;
+            default:
+                break;
+        }
+        if (offset >= rest.size()) {
+            complete = false;
+            return combined;
+        }
+        next = wire::decode_frame(rest.subspan(offset), max_message);
+        if (next.status != wire::DecodeStatus::Complete) {
+            complete = next.status != wire::DecodeStatus::NeedMore;
+            return combined;
+        }
+        offset += next.frame.bytes.size();
+        frame = &next.frame;
+    }
+}
+
+void ClientSession::check_shard(const wire::Frame& frame, const Request& request) {
+    Target target;
+    if (request.type == wire::frontend::kQuery) {
+        target = statement_target(request.text, nullptr, nullptr, {});
+    } else if (request.prepared != nullptr) {
+        target = statement_target(request.prepared->query, &frame, request.prepared,
+                                  request.prepared->param_types);
+    } else if (request.name.empty()) {
+        target = statement_target(unnamed_query_, &frame, nullptr, unnamed_types_);
+    }
+    switch (target.kind) {
+        case Target::Kind::Any:
+            return;
+        case Target::Kind::One:
+            if (target.shard == shard_) {
+                return;
+            }
+            shard_refusal_ = "pgrouter: a transaction on " + shard_name(shard_) +
+                             " cannot run a statement on " + shard_name(target.shard) +
+                             " (a transaction stays on one shard)";
+            return;
+        case Target::Kind::All:
+            shard_refusal_ = "pgrouter: a statement over every shard inside a transaction on " +
+                             shard_name(shard_) + " is not supported";
+            return;
+        case Target::Kind::Refuse:
+            shard_refusal_ = "pgrouter: " + target.message;
+            return;
+    }
+}
+
+bool ClientSession::answer_unit_locally(const Request& first, std::span<const std::uint8_t> unit,
+                                        std::size_t max_message, std::size_t& consumed) {
+    // A transaction on a sharded database is held until its first statement picks a shard: an
+    // extended-protocol BEGIN alone in its unit (psycopg, asyncpg, node-postgres send one) is
+    // answered here, as a Query BEGIN is in answer_locally().
+    if (sharding_ == nullptr || attached() != nullptr || !transaction_mode_ || pinned_ ||
+        first.type != wire::frontend::kParse || !first.name.empty() ||
+        first.classification == nullptr || first.classification->statements.size() != 1) {
+        return false;
+    }
+    const bool begin = held_begin_.empty() && !held_failed_ && first.begin;
+    const bool ends = !held_begin_.empty() && first.ends_tx;
+    const bool aborted = held_failed_ && !first.ends_tx;
+    if (!begin && !ends && !aborted) {
+        return false;
+    }
+    std::vector<wire::Frame> messages;
+    std::size_t size = 0;
+    for (;;) {
+        wire::DecodeResult r = wire::decode_frame(unit.subspan(size), max_message);
+        if (r.status != wire::DecodeStatus::Complete) {
+            return false;
+        }
+        size += r.frame.bytes.size();
+        const char type = r.frame.type;
+        if (type == wire::frontend::kBind) {
+            auto bind = wire::parse_bind(r.frame);
+            if (!bind || !bind->statement.empty() || !bind->portal.empty()) {
+                return false;
+            }
+        } else if (type == wire::frontend::kParse ? !messages.empty()
+                                                  : type != wire::frontend::kDescribe &&
+                                                        type != wire::frontend::kExecute &&
+                                                        type != wire::frontend::kSync) {
+            return false;
+        }
+        messages.push_back(r.frame);
+        if (type == wire::frontend::kSync) {
+            break;
+        }
+    }
+    wire::MessageWriter writer(replies_);
+    if (aborted) {
+        writer.error_response("ERROR", "25P02",
+                              "current transaction is aborted, commands ignored until end of "
+                              "transaction block");
+        writer.ready_for_query('E');
+        consumed = size;
+        return true;
+    }
+    std::string tag = "BEGIN";
+    char status = 'T';
+    if (ends) {
+        const bool commit =
+            first.classification->statements.front().kind == sql::StatementKind::Commit;
+        tag = commit && !held_failed_ ? "COMMIT" : "ROLLBACK";
+        status = 'I';
+        held_begin_.clear();
+        held_failed_ = false;
+    } else {
+        held_begin_.assign(first.text);
+    }
+    unnamed_query_.assign(first.text);
+    unnamed_types_.clear();
+    for (const wire::Frame& message : messages) {
+        switch (message.type) {
+            case wire::frontend::kParse:
+                writer.parse_complete();
+                break;
+            case wire::frontend::kBind:
+                writer.bind_complete();
+                break;
+            case wire::frontend::kDescribe:
+                if (auto d = wire::parse_describe(message); d && d->kind == 'S') {
+                    std::vector<std::uint8_t> none{'t', 0, 0, 0, 6, 0, 0};
+                    replies_.insert(replies_.end(), none.begin(), none.end());
+                }
+                writer.no_data();
+                break;
+            case wire::frontend::kExecute:
+                writer.command_complete(tag);
+                break;
+            default:
+                writer.ready_for_query(status);
+                break;
+        }
+    }
+    consumed = size;
+    return true;
+}
+
+}  // namespace pgrouter::session
