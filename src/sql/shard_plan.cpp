@@ -1,7 +1,7 @@
 // src/sql/shard_plan.cpp — plan_shard_statement(): which shards a statement runs on (issue 8),
 // and insert_with_rows(). Parses through parse_tree.hpp, reads keys with shard_key_tree.cpp and
-// leaves scatter reads to shard_plan_merge.cpp. Never throws on bad SQL; what cannot be run
-// exactly across shards is Refused with the construct named.
+// leaves scatter reads to shard_plan_merge.cpp (insert_with_rows: shard_plan_insert.cpp). Never
+// throws on bad SQL; what cannot be run exactly across shards is Refused with the construct named.
 #include <string>
 #include <utility>
 
@@ -16,9 +16,6 @@ namespace pgrouter::sql {
 namespace {
 
 using plan::Statement;
-
-// Parse + pack + deparse each recurse about once per nesting level.
-constexpr std::size_t kBytesPerUnit = 2 * budget::kStackBytesPerUnit;
 
 ShardPlan refused(std::string why) {
     ShardPlan plan;
@@ -568,59 +565,16 @@ void plan_tree(PgQuery__ParseResult& tree, void* arg) {
     }
 }
 
-struct InsertCall {
-    std::span<const std::size_t> rows;
-    std::string* out;
-};
-
-void insert_rows(PgQuery__ParseResult& tree, void* arg) {
-    auto* call = static_cast<InsertCall*>(arg);
-    if (tree.n_stmts != 1 || tree.stmts[0] == nullptr || tree.stmts[0]->stmt == nullptr ||
-        tree.stmts[0]->stmt->node_case != PG_QUERY__NODE__NODE_INSERT_STMT) {
-        return;
-    }
-    PgQuery__Node* source = tree.stmts[0]->stmt->insert_stmt->select_stmt;
-    if (source == nullptr || source->node_case != PG_QUERY__NODE__NODE_SELECT_STMT ||
-        source->select_stmt == nullptr || source->select_stmt->n_values_lists == 0) {
-        return;
-    }
-    PgQuery__SelectStmt& values = *source->select_stmt;
-    std::vector<PgQuery__Node*> kept;
-    for (std::size_t row : call->rows) {
-        if (row >= values.n_values_lists) {
-            return;
-        }
-        kept.push_back(values.values_lists[row]);
-    }
-    if (kept.empty()) {
-        return;
-    }
-    plan::Editor edit;
-    edit.set_list(values.n_values_lists, values.values_lists, std::move(kept));
-    if (std::optional<std::string> text = parse::deparse(tree)) {
-        *call->out = std::move(*text);
-    }
-}
-
 }  // namespace
 
 ShardPlan plan_shard_statement(std::string_view sql, const ShardingView& view) {
     ShardPlan plan;
     PlanCall call{sql, &view, &plan};
-    if (parse::parse_with_budget(sql, kBytesPerUnit, plan_tree, &call) != parse::Status::Ok) {
+    if (parse::parse_with_budget(sql, plan::kBytesPerUnit, plan_tree, &call) != parse::Status::Ok) {
         plan = ShardPlan{};
         plan.parse_error = true;
     }
     return plan;
-}
-
-std::string insert_with_rows(std::string_view sql, std::span<const std::size_t> rows) {
-    std::string out;
-    InsertCall call{rows, &out};
-    if (parse::parse_with_budget(sql, kBytesPerUnit, insert_rows, &call) != parse::Status::Ok) {
-        out.clear();
-    }
-    return out;
 }
 
 }  // namespace pgrouter::sql

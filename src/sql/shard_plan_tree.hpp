@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "parse_budget.hpp"
 #include "pgrouter/sql/shard_plan.hpp"
 
 namespace pgrouter::sql::plan {
@@ -20,6 +21,8 @@ namespace pgrouter::sql::plan {
 // Deeper expressions than this are not looked into by the planner's recursive helpers; what
 // needs them is refused rather than guessed.
 inline constexpr int kMaxDepth = 64;
+// Stack per depth unit of the text: parse, pack and deparse each recurse once per nesting level.
+inline constexpr std::size_t kBytesPerUnit = 2 * budget::kStackBytesPerUnit;
 
 // One top-level statement and what it touches.
 struct Statement {
@@ -82,6 +85,15 @@ bool same_node(const PgQuery__Node* a, const PgQuery__Node* b) noexcept;
 // The unqualified name of a function call ("pg_catalog.count" -> "count").
 std::string function_name(const PgQuery__FuncCall& call);
 std::string_view string_of(const PgQuery__Node* node) noexcept;
+
+// Visits every message under `root` except inside subqueries (SubLink, RangeSubselect), whose
+// aggregates and windows are their own. Iterative.
+void walk_expression(const ProtobufCMessage* root,
+                     const std::function<void(const ProtobufCMessage*)>& fn);
+
+// Scatter: the FROM list (and every relation of the statement) allows a merged read: "" or the
+// refusal text.
+std::string check_scatter_from(const Statement& statement, const PgQuery__SelectStmt& select);
 
 // Scatter: plans the read `select` (top-level of `statement`) to run on every shard with merged
 // replies. Fills plan.shard_sql and plan.merge and returns "", or returns the refusal text.
