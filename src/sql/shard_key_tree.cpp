@@ -503,7 +503,9 @@ Scope analyse(const PgQuery__Node* node, std::span<const ShardedTableKey> tables
     return scope;
 }
 
-// Every RangeVar under `root` (iterative walk over the protobuf-c descriptors, as tree::inspect).
+}  // namespace
+
+// Iterative walk over the protobuf-c descriptors, as tree::inspect.
 void all_relations(const ProtobufCMessage* root, std::vector<const PgQuery__RangeVar*>& out) {
     std::vector<const ProtobufCMessage*> stack{root};
     while (!stack.empty()) {
@@ -545,10 +547,12 @@ void all_relations(const ProtobufCMessage* root, std::vector<const PgQuery__Rang
     }
 }
 
-}  // namespace
+std::optional<KeyValue> key_constant(const PgQuery__Node* node) {
+    return constant(node);
+}
 
 void read_shard_keys(const PgQuery__Node* node, std::span<const ShardedTableKey> tables,
-                     ShardKeyResult& out) {
+                     ShardKeyResult& out, std::vector<const PgQuery__RangeVar*>* rels) {
     Scope scope = analyse(node, tables);
     std::vector<const PgQuery__RangeVar*> relations;
     all_relations(&node->base, relations);
@@ -574,6 +578,9 @@ void read_shard_keys(const PgQuery__Node* node, std::span<const ShardedTableKey>
             use.sets_key = entry->sets_key;
         }
         out.uses.push_back(std::move(use));
+        if (rels != nullptr) {
+            rels->push_back(rel);
+        }
     }
 }
 

@@ -43,12 +43,15 @@ struct HavingExpr {
     enum class Compare : std::uint8_t { Eq, Ne, Lt, Le, Gt, Ge };
     Op op = Op::Compare;
     Compare compare = Compare::Eq;
-    std::size_t column = 0;           // Compare: the combined column (often hidden)
-    std::string constant;             // Compare: the literal's text (compared as the column's type)
+    std::size_t column = 0;  // Compare: the combined column (often hidden)
+    std::string constant;    // Compare: the literal's text (compared as the column's type)
     std::vector<HavingExpr> children;  // And/Or: two or more; Not: one
 };
 
 struct MergeSpec {
+    // 0 with no hidden columns: every column the shards return is the client's (SELECT *, whose
+    // width only the shards know, and COPY ... TO: plain concatenation). The planner never hides
+    // columns behind visible_columns == 0.
     std::size_t visible_columns = 0;
     // Aggregation: rows with equal group_by columns are combined (every shard row is one group's
     // partial). With aggregates and no group_by the result is exactly one row (count 0, NULL
@@ -57,8 +60,8 @@ struct MergeSpec {
     std::vector<std::size_t> group_by;
     std::vector<AggregateColumn> aggregates;
     std::optional<HavingExpr> having;
-    bool distinct = false;        // SELECT DISTINCT: equal visible rows once
-    std::vector<SortKey> order;   // empty: rows in any order (shard after shard)
+    bool distinct = false;       // SELECT DISTINCT: equal visible rows once
+    std::vector<SortKey> order;  // empty: rows in any order (shard after shard)
     std::optional<std::uint64_t> limit;
     std::uint64_t offset = 0;
 };
@@ -102,14 +105,19 @@ struct ShardPlan {
     std::vector<KeyValue> rows;
     // Refused: what cannot be done across shards, e.g. "count(DISTINCT ...) over sharded table
     // accounts" (the session words the error: `pgrouter: <refusal> is not supported across
-    // shards`).
+    // shards`). Keyed reads: when not empty, the statement cannot be merged (shard_sql is empty)
+    // and this is the refusal to give if its keys fall on several shards.
     std::string refusal;
+    // COPY: Split is COPY table FROM STDIN (rows stays empty: the session splits the CopyData
+    // stream by each row's key); Scatter is COPY ... TO STDOUT, run as shard_sql on every shard
+    // and concatenated (merge is empty); Keyed, AnyOne and Broadcast as for any statement.
+    bool copy = false;
 };
 
 struct ShardingView {
-    std::span<const ShardedTableKey> tables;          // sharded tables and their key columns
-    std::span<const std::string> reference_tables;    // lower case
-    bool cross_shard_writes_all = false;              // cross_shard_writes: all
+    std::span<const ShardedTableKey> tables;        // sharded tables and their key columns
+    std::span<const std::string> reference_tables;  // lower case
+    bool cross_shard_writes_all = false;            // cross_shard_writes: all
 };
 
 // Plans `sql` (one statement; several statements in one Query are Refused unless they touch no
