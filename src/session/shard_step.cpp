@@ -208,6 +208,9 @@ ShardTarget ClientSession::statement_target(
         if (plan->writes) {
             return refusal("a write whose shard key values fall on different shards");
         }
+        if (plan->shard_sql.empty() && !plan->refusal.empty()) {
+            return refusal(plan->refusal + " is not supported across shards");
+        }
         Target target;
         target.kind = Target::Kind::All;
         target.plan = std::move(plan);

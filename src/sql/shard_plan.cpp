@@ -561,7 +561,16 @@ void plan_tree(PgQuery__ParseResult& tree, void* arg) {
         return;
     }
     if (statements.size() == 1) {
-        *call->out = plan_statement(statements.front());
+        Statement& s = statements.front();
+        ShardPlan& plan = *call->out;
+        plan = plan_statement(s);
+        // Every shard holds the same rows of a reference table: one answer, not the sum.
+        plan.reference = plan.scope == ShardScope::Broadcast && !plan.ddl && s.sharded.empty();
+        if (plan.scope == ShardScope::First) {
+            std::vector<const PgQuery__RangeVar*> rels;
+            tree::all_relations(&s.node->base, rels);
+            plan.names_table = !rels.empty();
+        }
     }
 }
 
