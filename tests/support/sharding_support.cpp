@@ -168,6 +168,33 @@ bool relation_exists_on_shard(std::size_t shard, std::string_view name) {
                                std::string(name) + "'") != "0";
 }
 
+void wait_shard_replica_caught_up(std::chrono::milliseconds timeout) {
+    const std::string lsn = scalar_on_shard(0, "SELECT pg_current_wal_lsn()");
+    const std::string replica = superuser_conninfo(topology().shard0_replica_port, "postgres");
+    std::string last;
+    const bool caught_up = wait_until(
+        [&] {
+            PGconn* conn = PQconnectdb(replica.c_str());
+            bool ok = false;
+            if (PQstatus(conn) == CONNECTION_OK) {
+                PGresult* r = PQexec(
+                    conn, ("SELECT pg_last_wal_replay_lsn() >= '" + lsn + "'::pg_lsn").c_str());
+                ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                     std::string(PQgetvalue(r, 0, 0)) == "t";
+                last = PQresultErrorMessage(r);
+                PQclear(r);
+            } else {
+                last = PQerrorMessage(conn);
+            }
+            PQfinish(conn);
+            return ok;
+        },
+        timeout, std::chrono::milliseconds(20));
+    if (!caught_up) {
+        abort_with("shard0r has not replayed shard0's WAL up to " + lsn + " " + last);
+    }
+}
+
 TaggedResult collect_tagged(PGconn* c, bool sent, std::chrono::milliseconds timeout) {
     TaggedResult out;
     if (!sent) {

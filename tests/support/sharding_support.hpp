@@ -84,6 +84,11 @@ std::string scalar_on_shard(std::size_t shard, const std::string& sql);
 // True when a table (or index: any relation) of that name exists in shard `shard`'s public schema.
 bool relation_exists_on_shard(std::size_t shard, std::string_view name);
 
+// Waits until shard0's replica (shard0r) has replayed everything shard0 has written, so rows
+// made directly on shard0 can be read through pgrouter whichever of the two answers. Records a
+// failure and throws TestAbort after `timeout`.
+void wait_shard_replica_caught_up(std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
 // The result of one command with its CommandComplete tag ("INSERT 0 10000", "COPY 100000").
 struct TaggedResult {
     ExecResult result;
