@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # scripts/demo.sh — THE main command in the README. Installs packages, builds the pgrouter binary
 # (Release, in build-demo/, without the test suite), starts the loopback topology (PostgreSQL 15
-# primary on 127.0.0.1:5432, streaming replicas on 5433 and 5434) and pgrouter on 127.0.0.1:6432
-# with config/pgrouter.yaml, runs psql through pgrouter (a write, reads, a read after a write),
-# then keeps everything running until Ctrl-C and removes everything it started. Owns that
+# primary on 127.0.0.1:5432, streaming replicas on 5433 and 5434; shard primaries on 5435, with a
+# replica on 5436, and 5437) and pgrouter on 127.0.0.1:6432 with config/pgrouter.yaml, runs psql
+# through pgrouter (a write, reads, a read after a write; rows written to the sharded database,
+# looked up on each shard directly and with `pgrouter shard-of`, and a total gathered from both
+# shards), then keeps everything running until Ctrl-C and removes everything it started. Owns that
 # sequence only; the topology is scripts/local_topology.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 readonly kPgPort=5432
 readonly kReplicaPorts=(5433 5434)
+# local_topology.sh: shard0 on BASE_PORT+3 (its replica shard0r on +4), shard1 on +5.
+readonly kShardPorts=(5435 5437)
+readonly kShardReplicaPort=5436
 readonly kRouterPort=6432
 readonly kConfig=config/pgrouter.yaml
 # Its own build directory: only the binary, so a newcomer waits for pgrouter and not for the test
@@ -22,8 +27,9 @@ port_in_use() {
     [ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ]
 }
 # config/pgrouter.yaml names these ports, so the demo cannot move elsewhere (local_topology.sh
-# puts the replicas on BASE_PORT+1 and +2).
-for port in "$kPgPort" "${kReplicaPorts[@]}" "$kRouterPort"; do
+# puts the replicas on BASE_PORT+1 and +2, the shard nodes on +3, +4 and +5).
+for port in "$kPgPort" "${kReplicaPorts[@]}" "${kShardPorts[@]}" "$kShardReplicaPort" \
+    "$kRouterPort"; do
     if port_in_use "$port"; then
         echo "demo: port $port is already in use on this machine:" >&2
         ss -Hltnp "( sport = :$port )" >&2 || true
@@ -120,13 +126,54 @@ SELECT count(*) AS rows, max(id) AS last_id, inet_server_port() AS server_port,
     FROM demo;
 EOF
 
+# Sharding: database "sharded" splits table accounts by user_id over two shard primaries
+# (config/pgrouter.yaml: slots 0-511 on the first, 512-1023 on the second).
+psql_sharded() {
+    PGPASSWORD=app psql -X -h 127.0.0.1 -p "$kRouterPort" -U app -v ON_ERROR_STOP=1 "$@" sharded
+}
+psql_shard() {
+    local port=$1
+    shift
+    PGPASSWORD=app psql -X -h 127.0.0.1 -p "$port" -U app -v ON_ERROR_STOP=1 "$@" sharded
+}
+readonly kDemoKeys=(1 2 3 42 1000)
+
+echo "demo: (d) sharding: a table made through pgrouter exists on every shard; rows written"
+echo "      through pgrouter go to the shard of their key (user_id):"
+psql_sharded -q <<'EOF'
+CREATE TABLE accounts (user_id bigint PRIMARY KEY, name text NOT NULL, balance numeric NOT NULL);
+INSERT INTO accounts VALUES (1, 'alice', 100.00), (2, 'bob', 250.50), (3, 'carol', 75.25),
+    (42, 'dave', 500.00), (1000, 'erin', 20.00);
+EOF
+
+echo "demo: (e) where the rows landed, asked of each shard directly (not through pgrouter):"
+for port in "${kShardPorts[@]}"; do
+    psql_shard "$port" -q -c "SELECT user_id, name, inet_server_port() AS shard_port
+        FROM accounts ORDER BY user_id"
+done
+echo "demo:     and what 'pgrouter shard-of' computes for each key (the same shards):"
+for key in "${kDemoKeys[@]}"; do
+    printf '    user_id %-5s ' "$key"
+    "./$kBuildDir/pgrouter" shard-of --config "$kConfig" --database sharded --table accounts \
+        --key "$key"
+done
+
+echo
+echo "demo: (f) a read without the key runs on both shards and pgrouter merges the answers:"
+psql_sharded -q <<'EOF'
+SELECT count(*) AS accounts, sum(balance) AS total, avg(balance) AS average FROM accounts;
+SELECT user_id, name, balance FROM accounts ORDER BY balance DESC LIMIT 3;
+EOF
+
 cat <<EOF
 
 pgrouter is running on 127.0.0.1:$kRouterPort in front of PostgreSQL 15: the primary on
-127.0.0.1:$kPgPort, streaming replicas on ports ${kReplicaPorts[0]} and ${kReplicaPorts[1]}.
+127.0.0.1:$kPgPort, streaming replicas on ports ${kReplicaPorts[0]} and ${kReplicaPorts[1]}; database
+"sharded" on the shards 127.0.0.1:${kShardPorts[0]} (replica $kShardReplicaPort) and 127.0.0.1:${kShardPorts[1]}.
 Connect through it with:
 
     PGPASSWORD=app psql -h 127.0.0.1 -p $kRouterPort -U app app
+    PGPASSWORD=app psql -h 127.0.0.1 -p $kRouterPort -U app sharded
 
 pgrouter log: $router_log   (config: $kConfig)
 Press Ctrl-C to stop pgrouter and PostgreSQL and remove $topology_dir.

@@ -4,25 +4,34 @@
 # pg_hba and DIR/topology.env; knows nothing about pgrouter itself.
 #
 #   local_topology.sh start DIR BASE_PORT    create (first time) and start every node under DIR;
-#                                            returns once both replicas stream from the primary
+#                                            returns once every replica streams from its primary
 #   local_topology.sh stop DIR               fast-stop every node under DIR; safe to call twice
-#   local_topology.sh stop-node DIR NAME     fast-stop one node (NAME: primary|replica1|replica2)
+#   local_topology.sh stop-node DIR NAME     fast-stop one node (NAME: see below)
 #   local_topology.sh start-node DIR NAME    start one stopped node; a replica is waited for
-#                                            until it streams again (if the primary is up)
+#                                            until it streams again (if its primary is up)
 #   local_topology.sh rebuild-replica DIR NAME
-#                                            throw a replica away and make it again from the
+#                                            throw a replica away and make it again from its
 #                                            primary (after a promotion test, say)
 #   local_topology.sh reset DIR BASE_PORT    stop everything, delete every node and `start` afresh
 #
-# Nodes: "primary" on BASE_PORT, and two PostgreSQL streaming replicas "replica1" on BASE_PORT+1
-# and "replica2" on BASE_PORT+2, each made with pg_basebackup -R from the primary and streaming
-# through its own physical replication slot (named after it). Data in DIR/NAME, log in
-# DIR/NAME.log, every node's Unix socket in DIR.
+# Nodes (name: port): three primaries, each its own cluster, and their streaming replicas.
+#   primary  BASE_PORT     the main primary (databases app, app2)
+#   replica1 BASE_PORT+1   streaming replica of primary
+#   replica2 BASE_PORT+2   streaming replica of primary
+#   shard0   BASE_PORT+3   first shard of the sharded test database (database "sharded")
+#   shard0r  BASE_PORT+4   streaming replica of shard0
+#   shard1   BASE_PORT+5   second shard (database "sharded"), no replica
+# Every primary gets the same roles, passwords, databases app/app2 and pg_hba; the shards also get
+# database "sharded", and scramonly's SCRAM verifier on the shards is the main primary's (so one
+# verifier in pgrouter's config passes through to any node). Each replica is made with
+# pg_basebackup -R from its primary and streams through its own physical replication slot (named
+# after it). Data in DIR/NAME, log in DIR/NAME.log, every node's Unix socket in DIR.
 #
 # `start` heals what a test may have left behind: stopped nodes are started, a replica that was
 # never fully made, or that was promoted (no standby.signal), is made again from the primary. So
 # a test that promotes a replica can leave the repair to the next `start` or `rebuild-replica`;
-# `reset` is for when the primary itself is in doubt (it costs an initdb and two base backups).
+# `reset` is for when a primary itself is in doubt (it costs three initdbs and three base backups).
+# Independent steps (the three initdbs, the three base backups) run in parallel.
 #
 # Run as root, PostgreSQL runs as the OS user `postgres` (runuser); otherwise as the current user.
 # DIR/topology.env holds KEY=VALUE lines with raw, unquoted values (the SCRAM verifier contains
@@ -32,8 +41,11 @@ set -euo pipefail
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 readonly kPgUser=postgres
 readonly kHost=127.0.0.1
-readonly kReplicas=(replica1 replica2)
-# How long `start` waits for the replicas to reach state 'streaming' on the primary.
+readonly kPrimaries=(primary shard0 shard1)
+readonly kReplicas=(replica1 replica2 shard0r)
+# Databases that only the shard primaries hold (the tests' sharded YAML: tests/support).
+readonly kShardDatabases=(sharded)
+# How long `start` waits for the replicas to reach state 'streaming' on their primary.
 readonly kStreamingWaitSeconds=60
 
 die() {
@@ -45,7 +57,7 @@ usage() {
     cat >&2 <<EOF
 usage: $0 start DIR BASE_PORT | stop DIR | reset DIR BASE_PORT
        $0 stop-node DIR NAME | start-node DIR NAME | rebuild-replica DIR NAME
-       (NAME: primary | ${kReplicas[*]})
+       (NAME: ${kPrimaries[*]} ${kReplicas[*]})
 EOF
     exit 2
 }
@@ -180,57 +192,22 @@ start_node() {
     done
 }
 
-psql_primary() {
-    as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$topology_dir" -p "$primary_port" \
+# psql as the superuser on node NAME (over its Unix socket), stopping at the first error.
+psql_node() {
+    local name=$1
+    shift
+    as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$topology_dir" -p "$(node_port "$name")" \
         -U "$kPgUser" "$@"
 }
 
-create_roles() {
-    psql_primary -d postgres <<'EOF'
-ALTER ROLE postgres PASSWORD 'postgres';
-CREATE ROLE app LOGIN CREATEDB PASSWORD 'app';
-CREATE DATABASE app OWNER app;
-CREATE DATABASE app2 OWNER app;
--- md5user's password must be stored as an MD5 hash so the server asks for md5.
-SET password_encryption = 'md5';
-CREATE ROLE md5user LOGIN PASSWORD 'md5pw';
-RESET password_encryption;
-CREATE ROLE plainuser LOGIN PASSWORD 'plainpw';
-CREATE ROLE trustuser LOGIN;
-CREATE ROLE scramonly LOGIN PASSWORD 'scramonly-secret';
-GRANT ALL ON DATABASE app, app2 TO md5user, plainuser, trustuser, scramonly;
-EOF
-    local db
-    for db in app app2; do
-        psql_primary -d "$db" \
-            -c "GRANT ALL ON SCHEMA public TO md5user, plainuser, trustuser, scramonly"
-    done
-}
+psql_primary() { psql_node primary "$@"; }
 
-start_primary() {
-    local data="$topology_dir/primary"
-    local marker="$topology_dir/.primary_ready"
-    if [ -f "$data/PG_VERSION" ] && [ ! -f "$marker" ]; then
-        # A first start that died half-way (initdb or role creation): the node is ours and holds
-        # nothing yet, so make it again rather than leave the caller to clean up.
-        echo "local_topology: $data was never fully set up; re-creating it" >&2
-        stop_node "$data" || true
-        rm -rf "$data"
-    fi
-    ensure_port_free primary "$primary_port"
-    if [ ! -f "$data/PG_VERSION" ]; then
-        as_pg "$PG_BIN/initdb" -D "$data" -U "$kPgUser" --auth-local=trust \
-            --auth-host=scram-sha-256 -E UTF8 "$(initdb_locale_args)" --no-instructions \
-            >"$topology_dir/primary.initdb.log" 2>&1 ||
-            { cat "$topology_dir/primary.initdb.log" >&2; die "initdb failed for primary"; }
-        write_node_conf "$data" "$primary_port" primary
-        write_hba "$data"
-    fi
-    start_node primary "$primary_port"
-    if [ ! -f "$marker" ]; then
-        create_roles
-        : >"$marker"
-    fi
+is_primary() {
+    local primary
+    for primary in "${kPrimaries[@]}"; do
+        [ "$1" = "$primary" ] && return 0
+    done
+    return 1
 }
 
 is_replica() {
@@ -241,43 +218,164 @@ is_replica() {
     return 1
 }
 
-# replicaN listens on BASE_PORT+N.
-node_port() {
+is_node() { is_primary "$1" || is_replica "$1"; }
+
+# The primary a replica streams from.
+primary_of() {
     case "$1" in
-        primary) echo "$primary_port" ;;
-        *) echo $((primary_port + ${1#replica})) ;;
+        replica1 | replica2) echo primary ;;
+        shard0r) echo shard0 ;;
+        *) die "primary_of: $1 is not a replica" ;;
     esac
 }
 
-# The slot that keeps the primary's WAL for one replica (named after it). Made afresh with each
+# The replicas of one primary (none for shard1).
+replicas_of() {
+    local replica out=()
+    for replica in "${kReplicas[@]}"; do
+        [ "$(primary_of "$replica")" = "$1" ] && out+=("$replica")
+    done
+    echo "${out[*]}"
+}
+
+node_port() {
+    case "$1" in
+        primary) echo "$primary_port" ;;
+        replica1) echo $((primary_port + 1)) ;;
+        replica2) echo $((primary_port + 2)) ;;
+        shard0) echo $((primary_port + 3)) ;;
+        shard0r) echo $((primary_port + 4)) ;;
+        shard1) echo $((primary_port + 5)) ;;
+        *) die "node_port: unknown node $1" ;;
+    esac
+}
+
+# Roles and databases of every primary. The verifier, when given, becomes scramonly's stored
+# password (PostgreSQL stores a SCRAM verifier given as the password as it is): the shards take
+# the main primary's, so the one SCRAMONLY_VERIFIER of topology.env is valid on every node.
+create_roles() {
+    local name=$1 verifier=${2:-scramonly-secret}
+    psql_node "$name" -d postgres <<EOF
+ALTER ROLE postgres PASSWORD 'postgres';
+CREATE ROLE app LOGIN CREATEDB PASSWORD 'app';
+CREATE DATABASE app OWNER app;
+CREATE DATABASE app2 OWNER app;
+-- md5user's password must be stored as an MD5 hash so the server asks for md5.
+SET password_encryption = 'md5';
+CREATE ROLE md5user LOGIN PASSWORD 'md5pw';
+RESET password_encryption;
+CREATE ROLE plainuser LOGIN PASSWORD 'plainpw';
+CREATE ROLE trustuser LOGIN;
+CREATE ROLE scramonly LOGIN PASSWORD '$verifier';
+GRANT ALL ON DATABASE app, app2 TO md5user, plainuser, trustuser, scramonly;
+EOF
+    local db dbs=(app app2)
+    if [ "$name" != primary ]; then
+        for db in "${kShardDatabases[@]}"; do
+            psql_node "$name" -d postgres -c "CREATE DATABASE $db OWNER app" \
+                -c "GRANT ALL ON DATABASE $db TO md5user, plainuser, trustuser, scramonly"
+            dbs+=("$db")
+        done
+    fi
+    for db in "${dbs[@]}"; do
+        psql_node "$name" -d "$db" \
+            -c "GRANT ALL ON SCHEMA public TO md5user, plainuser, trustuser, scramonly"
+    done
+}
+
+scramonly_verifier() {
+    psql_primary -d postgres -At \
+        -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'scramonly'"
+}
+
+# initdb (first time) and start of one primary; its roles come later (create_roles), because the
+# shards take the main primary's verifier. Runs in parallel with the other primaries' (a
+# subshell: `die` ends only this one, and the caller sees its status).
+init_and_start_primary() {
+    local name=$1 port data marker
+    port=$(node_port "$name")
+    data="$topology_dir/$name"
+    marker="$topology_dir/.${name}_ready"
+    if [ -f "$data/PG_VERSION" ] && [ ! -f "$marker" ]; then
+        # A first start that died half-way (initdb or role creation): the node is ours and holds
+        # nothing yet, so make it again rather than leave the caller to clean up.
+        echo "local_topology: $data was never fully set up; re-creating it" >&2
+        stop_node "$data" || true
+        rm -rf "$data"
+    fi
+    ensure_port_free "$name" "$port"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        as_pg "$PG_BIN/initdb" -D "$data" -U "$kPgUser" --auth-local=trust \
+            --auth-host=scram-sha-256 -E UTF8 "$(initdb_locale_args)" --no-instructions \
+            >"$topology_dir/$name.initdb.log" 2>&1 ||
+            { cat "$topology_dir/$name.initdb.log" >&2; die "initdb failed for $name"; }
+        write_node_conf "$data" "$port" "$name"
+        write_hba "$data"
+    fi
+    start_node "$name" "$port"
+}
+
+# Roles of every primary that has none yet: the main primary first (its verifier goes to the
+# shards).
+create_missing_roles() {
+    local name verifier=""
+    for name in "${kPrimaries[@]}"; do
+        [ ! -f "$topology_dir/.${name}_ready" ] || continue
+        if [ "$name" = primary ]; then
+            create_roles primary
+        else
+            [ -n "$verifier" ] || verifier=$(scramonly_verifier)
+            create_roles "$name" "$verifier"
+        fi
+        : >"$topology_dir/.${name}_ready"
+    done
+}
+
+# Runs each argument (a command line in one word, split on spaces: function and node name) as a
+# background job and waits for all of them; fails when any failed, after all have ended.
+in_parallel() {
+    local pids=() job pid failed=0
+    for job in "$@"; do
+        # shellcheck disable=SC2086  # split on purpose: "function node"
+        (set -e; $job) &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" || failed=1
+    done
+    [ "$failed" -eq 0 ] || die "a parallel step failed (see above): $*"
+}
+
+# The slot that keeps a primary's WAL for one replica (named after it). Made afresh with each
 # copy of the replica: an old slot would pin WAL from where the previous copy stopped.
 recreate_slot() {
-    local name=$1 tries=0
+    local name=$1 primary=$2 tries=0
     # A replica stopped a moment ago may still have its WAL sender (the slot stays active until
     # that process notices the closed connection).
-    until [ "$(psql_primary -d postgres -At -c "SELECT count(*) FROM pg_replication_slots
+    until [ "$(psql_node "$primary" -d postgres -At -c "SELECT count(*) FROM pg_replication_slots
                 WHERE slot_name = '$name' AND active")" -eq 0 ]; do
         tries=$((tries + 1))
-        [ "$tries" -lt 50 ] || die "replication slot $name is still in use on the primary"
+        [ "$tries" -lt 50 ] || die "replication slot $name is still in use on $primary"
         sleep 0.2
     done
-    psql_primary -d postgres -At >/dev/null <<EOF
+    psql_node "$primary" -d postgres -At >/dev/null <<EOF
 SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$name';
 SELECT pg_create_physical_replication_slot('$name', true);
 EOF
 }
 
-# A physical copy of the running primary, set up as its streaming standby (-R writes
+# A physical copy of the running primary PRIMARY, set up as its streaming standby (-R writes
 # standby.signal and primary_conninfo, -S primary_slot_name). -c fast: do not wait for the next
 # scheduled checkpoint. Over TCP as postgres/postgres because pg_hba's replication line is TCP.
 make_replica() {
-    local name=$1 port data log
+    local name=$1 primary=$2 port data log
     port=$(node_port "$name")
     data="$topology_dir/$name"
     log="$topology_dir/$name.basebackup.log"
-    recreate_slot "$name"
-    if ! as_pg env PGPASSWORD=postgres "$PG_BIN/pg_basebackup" -h "$kHost" -p "$primary_port" \
-        -U "$kPgUser" --no-password -D "$data" -R -S "$name" -X stream -c fast >"$log" 2>&1; then
+    recreate_slot "$name" "$primary"
+    if ! as_pg env PGPASSWORD=postgres "$PG_BIN/pg_basebackup" -h "$kHost" \
+        -p "$(node_port "$primary")" -U "$kPgUser" --no-password -D "$data" -R -S "$name" \
+        -X stream -c fast >"$log" 2>&1; then
         cat "$log" >&2
         die "pg_basebackup failed for $name"
     fi
@@ -303,30 +401,32 @@ start_replica() {
     fi
     ensure_port_free "$name" "$port"
     if [ ! -e "$data" ]; then
-        make_replica "$name"
+        make_replica "$name" "$(primary_of "$name")"
         : >"$marker"
     fi
     start_node "$name" "$port"
 }
 
-# Waits until every named replica is in state 'streaming' on the primary and has replayed the WAL
-# the primary had written when the wait began, so a caller that goes on to read from a replica
+# Waits until every named replica of PRIMARY is in state 'streaming' there and has replayed the
+# WAL PRIMARY had written when the wait began, so a caller that goes on to read from a replica
 # sees everything `start` did. The walreceiver reports under cluster_name (write_node_conf).
 wait_streaming() {
+    local primary=$1
+    shift
     local names=("$@") list lsn got=0 tries=0
     list=$(printf "'%s'," "${names[@]}")
     list=${list%,}
-    lsn=$(psql_primary -d postgres -At -c "SELECT pg_current_wal_lsn()")
+    lsn=$(psql_node "$primary" -d postgres -At -c "SELECT pg_current_wal_lsn()")
     while :; do
-        got=$(psql_primary -d postgres -At -c "SELECT count(*) FROM pg_stat_replication
+        got=$(psql_node "$primary" -d postgres -At -c "SELECT count(*) FROM pg_stat_replication
             WHERE application_name IN ($list) AND state = 'streaming' AND replay_lsn >= '$lsn'")
         [ "$got" -eq "${#names[@]}" ] && return 0
         tries=$((tries + 1))
         [ "$tries" -lt $((kStreamingWaitSeconds * 5)) ] || break
         sleep 0.2
     done
-    echo "local_topology: pg_stat_replication on the primary:" >&2
-    psql_primary -d postgres -c "SELECT application_name, state, sent_lsn, replay_lsn
+    echo "local_topology: pg_stat_replication on $primary:" >&2
+    psql_node "$primary" -d postgres -c "SELECT application_name, state, sent_lsn, replay_lsn
         FROM pg_stat_replication" >&2 || true
     local name
     for name in "${names[@]}"; do
@@ -334,13 +434,24 @@ wait_streaming() {
         tail -n 10 "$topology_dir/$name.log" >&2 || true
     done
     die "after ${kStreamingWaitSeconds}s, $got of ${#names[@]} replicas (${names[*]}) stream" \
-        "from the primary (caught up to $lsn)"
+        "from $primary (caught up to $lsn)"
+}
+
+# Waits for the given replicas, each on its own primary.
+wait_streaming_all() {
+    local primary replica group
+    for primary in "${kPrimaries[@]}"; do
+        group=()
+        for replica in "$@"; do
+            [ "$(primary_of "$replica")" = "$primary" ] && group+=("$replica")
+        done
+        [ "${#group[@]}" -eq 0 ] || wait_streaming "$primary" "${group[@]}"
+    done
 }
 
 write_env() {
     local verifier
-    verifier=$(psql_primary -d postgres -At \
-        -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'scramonly'")
+    verifier=$(scramonly_verifier)
     [[ "$verifier" == SCRAM-SHA-256\$* ]] || die "unexpected verifier for scramonly: $verifier"
     # Written to a temporary file and renamed so a reader never sees half a file.
     local tmp="$topology_dir/topology.env.tmp"
@@ -352,6 +463,12 @@ REPLICA1_PORT=$(node_port replica1)
 REPLICA1_DATA=$topology_dir/replica1
 REPLICA2_PORT=$(node_port replica2)
 REPLICA2_DATA=$topology_dir/replica2
+SHARD0_PORT=$(node_port shard0)
+SHARD0_DATA=$topology_dir/shard0
+SHARD0_REPLICA_PORT=$(node_port shard0r)
+SHARD0_REPLICA_DATA=$topology_dir/shard0r
+SHARD1_PORT=$(node_port shard1)
+SHARD1_DATA=$topology_dir/shard1
 PG_BIN=$PG_BIN
 TOPOLOGY_DIR=$topology_dir
 SCRAMONLY_VERIFIER=$verifier
@@ -374,19 +491,27 @@ cmd_start() {
     check_tools_and_base_port
     prepare_dir
     # Every port first, so that a busy one leaves no half-made node behind.
-    local name
-    for name in primary "${kReplicas[@]}"; do
+    local name jobs=()
+    for name in "${kPrimaries[@]}" "${kReplicas[@]}"; do
         ensure_port_free "$name" "$(node_port "$name")"
     done
-    start_primary
-    for name in "${kReplicas[@]}"; do
-        start_replica "$name"
+    for name in "${kPrimaries[@]}"; do
+        jobs+=("init_and_start_primary $name")
     done
-    wait_streaming "${kReplicas[@]}"
+    in_parallel "${jobs[@]}"
+    create_missing_roles
+    jobs=()
+    for name in "${kReplicas[@]}"; do
+        jobs+=("start_replica $name")
+    done
+    in_parallel "${jobs[@]}"
+    wait_streaming_all "${kReplicas[@]}"
     # Last: topology.env appearing means the whole topology is up.
     write_env
     echo "local_topology: primary on $kHost:$primary_port, replicas on" \
-        "$kHost:$(node_port replica1) and $kHost:$(node_port replica2) (dir $topology_dir)"
+        "$kHost:$(node_port replica1) and $kHost:$(node_port replica2); shard0 on" \
+        "$kHost:$(node_port shard0) (replica shard0r on $kHost:$(node_port shard0r)), shard1 on" \
+        "$kHost:$(node_port shard1) (dir $topology_dir)"
 }
 
 stop_node() {
@@ -397,21 +522,37 @@ stop_node() {
         { echo "local_topology: could not stop $data" >&2; return 1; }
 }
 
+# Stops every data directory given, all at once; fails when any could not be stopped.
+stop_in_parallel() {
+    local data pids=() pid failed=0
+    for data in "$@"; do
+        stop_node "$data" &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do
+        wait "$pid" || failed=1
+    done
+    return "$failed"
+}
+
 cmd_stop() {
     [ -d "$topology_dir" ] || return 0
     topology_dir=$(cd "$topology_dir" && pwd)
-    # Every node directory, replicas first: a primary's fast shutdown waits for its WAL senders.
-    local nodes=() data
+    # Every node directory, standbys first (in parallel), then the rest (in parallel): a
+    # primary's fast shutdown waits for its WAL senders.
+    local standbys=() others=() data
     for data in "$topology_dir"/*/; do
         data=${data%/}
         [ -f "$data/PG_VERSION" ] || continue
-        [ "$(basename "$data")" = primary ] || nodes+=("$data")
+        if [ -f "$data/standby.signal" ]; then
+            standbys+=("$data")
+        else
+            others+=("$data")
+        fi
     done
-    [ -f "$topology_dir/primary/PG_VERSION" ] && nodes+=("$topology_dir/primary")
     local failed=0
-    for data in "${nodes[@]}"; do
-        stop_node "$data" || failed=1
-    done
+    stop_in_parallel "${standbys[@]}" || failed=1
+    stop_in_parallel "${others[@]}" || failed=1
     return "$failed"
 }
 
@@ -419,13 +560,19 @@ cmd_stop() {
 # topology.env (values are plain numbers, so grep is enough here).
 load_existing() {
     local name=$1
-    [ "$name" = primary ] || is_replica "$name" ||
-        die "unknown node '$name' (expected primary or one of: ${kReplicas[*]})"
+    is_node "$name" ||
+        die "unknown node '$name' (expected one of: ${kPrimaries[*]} ${kReplicas[*]})"
     [ -f "$topology_dir/topology.env" ] ||
         die "$topology_dir/topology.env not found: run '$0 start $topology_dir BASE_PORT' first"
     topology_dir=$(cd "$topology_dir" && pwd)
     primary_port=$(sed -n 's/^PRIMARY_PORT=//p' "$topology_dir/topology.env")
     [[ "$primary_port" =~ ^[0-9]+$ ]] || die "no PRIMARY_PORT in $topology_dir/topology.env"
+    # A topology.env from before the shards existed: `start` adds them (and a new topology.env).
+    if [[ "$name" == shard* ]]; then
+        grep -q '^SHARD0_PORT=' "$topology_dir/topology.env" ||
+            die "$topology_dir has no shard nodes yet: run '$0 start $topology_dir" \
+                "$primary_port' first"
+    fi
 }
 
 cmd_stop_node() {
@@ -435,34 +582,37 @@ cmd_stop_node() {
     stop_node "$topology_dir/$name"
 }
 
-# A standby is waited for until it streams again; a primary, until every running standby streams
-# again (their walreceivers reconnect within wal_retrieve_retry_interval).
+# A standby is waited for until it streams again; a primary, until every running standby of it
+# streams again (their walreceivers reconnect within wal_retrieve_retry_interval).
 cmd_start_node() {
     local name=$1
     load_existing "$name"
     [ -f "$topology_dir/$name/PG_VERSION" ] || die "no node $name in $topology_dir"
     start_node "$name" "$(node_port "$name")"
-    node_running primary || return 0
+    local primary=$name
+    is_replica "$name" && primary=$(primary_of "$name")
+    node_running "$primary" || return 0
     local standbys=() replica
-    for replica in "${kReplicas[@]}"; do
-        if { [ "$name" = primary ] || [ "$name" = "$replica" ]; } && node_running "$replica" &&
-            [ -f "$topology_dir/$replica/standby.signal" ]; then
+    for replica in $(replicas_of "$primary"); do
+        if { [ "$name" = "$primary" ] || [ "$name" = "$replica" ]; } &&
+            node_running "$replica" && [ -f "$topology_dir/$replica/standby.signal" ]; then
             standbys+=("$replica")
         fi
     done
-    [ "${#standbys[@]}" -eq 0 ] || wait_streaming "${standbys[@]}"
+    [ "${#standbys[@]}" -eq 0 ] || wait_streaming "$primary" "${standbys[@]}"
 }
 
 cmd_rebuild_replica() {
-    local name=$1
+    local name=$1 primary
     load_existing "$name"
     is_replica "$name" || die "rebuild-replica takes a replica name (${kReplicas[*]})"
-    node_running primary || die "the primary is not running; start it first (start-node)"
+    primary=$(primary_of "$name")
+    node_running "$primary" || die "$primary is not running; start it first (start-node)"
     [ -f "$topology_dir/$name/PG_VERSION" ] && stop_node "$topology_dir/$name"
     rm -rf "${topology_dir:?}/$name"
     rm -f "$topology_dir/.${name}_ready"
     start_replica "$name"
-    wait_streaming "$name"
+    wait_streaming "$primary" "$name"
 }
 
 # Deletes only what this script made under DIR (a caller may keep other files there, e.g. the
@@ -472,7 +622,7 @@ cmd_reset() {
     if [ -d "$topology_dir" ]; then
         cmd_stop || die "could not stop every node under $topology_dir; nothing deleted"
         local name
-        for name in primary "${kReplicas[@]}"; do
+        for name in "${kPrimaries[@]}" "${kReplicas[@]}"; do
             rm -rf "${topology_dir:?}/$name"
             rm -f "$topology_dir/.${name}_ready" "$topology_dir/$name.log" \
                 "$topology_dir/$name.initdb.log" "$topology_dir/$name.basebackup.log"

@@ -203,6 +203,9 @@ std::string substitute(std::string yaml, std::uint16_t listen_port) {
     replace_all(yaml, "{{primary}}", "127.0.0.1:" + std::to_string(topology().primary_port));
     replace_all(yaml, "{{replica1}}", "127.0.0.1:" + std::to_string(topology().replica1_port));
     replace_all(yaml, "{{replica2}}", "127.0.0.1:" + std::to_string(topology().replica2_port));
+    replace_all(yaml, "{{shard0}}", "127.0.0.1:" + std::to_string(topology().shard0_port));
+    replace_all(yaml, "{{shard0r}}", "127.0.0.1:" + std::to_string(topology().shard0_replica_port));
+    replace_all(yaml, "{{shard1}}", "127.0.0.1:" + std::to_string(topology().shard1_port));
     return yaml;
 }
 

@@ -32,7 +32,9 @@ std::uint16_t free_port();
 bool port_accepts(std::uint16_t port);
 
 // `{{listen}}` -> "127.0.0.1:<listen_port>", `{{primary}}` -> "127.0.0.1:<PRIMARY_PORT>",
-// `{{replica1}}`/`{{replica2}}` -> "127.0.0.1:<REPLICA1_PORT>"/"127.0.0.1:<REPLICA2_PORT>".
+// `{{replica1}}`/`{{replica2}}` -> "127.0.0.1:<REPLICA1_PORT>"/"127.0.0.1:<REPLICA2_PORT>",
+// `{{shard0}}`, `{{shard0r}}`, `{{shard1}}` -> the shard nodes (SHARD0_PORT,
+// SHARD0_REPLICA_PORT, SHARD1_PORT).
 std::string substitute(std::string yaml, std::uint16_t listen_port);
 
 class PgrouterProcess {

@@ -76,6 +76,14 @@ Topology load() {
     t.replica1_data = required(t, "REPLICA1_DATA", path);
     t.replica2_data = required(t, "REPLICA2_DATA", path);
     t.replica_ports = {t.replica1_port, t.replica2_port};
+    // Likewise for a topology.env from before the shard nodes.
+    t.shard0_port = required_port(t, "SHARD0_PORT", path);
+    t.shard0_data = required(t, "SHARD0_DATA", path);
+    t.shard0_replica_port = required_port(t, "SHARD0_REPLICA_PORT", path);
+    t.shard0_replica_data = required(t, "SHARD0_REPLICA_DATA", path);
+    t.shard1_port = required_port(t, "SHARD1_PORT", path);
+    t.shard1_data = required(t, "SHARD1_DATA", path);
+    t.shard_ports = {t.shard0_port, t.shard1_port};
     t.pg_bin = required(t, "PG_BIN", path);
     t.topology_dir = required(t, "TOPOLOGY_DIR", path);
     t.scramonly_verifier = required(t, "SCRAMONLY_VERIFIER", path);

@@ -11,7 +11,10 @@
 namespace pgrouter::test {
 
 // One primary and two streaming replicas (scripts/local_topology.sh: replicaN on BASE_PORT+N,
-// each streaming through its own replication slot).
+// each streaming through its own replication slot), plus the two shard primaries of the sharded
+// test database: shard0 (BASE_PORT+3) with its streaming replica shard0r (BASE_PORT+4), and
+// shard1 (BASE_PORT+5). Every primary has the same roles and databases app/app2; the shards also
+// have database "sharded".
 struct Topology {
     std::string pghost;                        // PGHOST, e.g. "127.0.0.1"
     std::uint16_t primary_port = 0;            // PRIMARY_PORT
@@ -21,6 +24,13 @@ struct Topology {
     std::string replica1_data;                 // REPLICA1_DATA
     std::string replica2_data;                 // REPLICA2_DATA
     std::vector<std::uint16_t> replica_ports;  // {replica1_port, replica2_port}
+    std::uint16_t shard0_port = 0;             // SHARD0_PORT
+    std::string shard0_data;                   // SHARD0_DATA
+    std::uint16_t shard0_replica_port = 0;     // SHARD0_REPLICA_PORT (node "shard0r")
+    std::string shard0_replica_data;           // SHARD0_REPLICA_DATA
+    std::uint16_t shard1_port = 0;             // SHARD1_PORT
+    std::string shard1_data;                   // SHARD1_DATA
+    std::vector<std::uint16_t> shard_ports;    // the shard primaries in order: {shard0, shard1}
     std::string pg_bin;                        // PG_BIN
     std::string topology_dir;                  // TOPOLOGY_DIR
     std::string scramonly_verifier;  // SCRAMONLY_VERIFIER: scramonly's pg_authid.rolpassword
