@@ -146,9 +146,9 @@ bool everywhere_ddl(const PgQuery__Node* node) noexcept {
         case PG_QUERY__NODE__NODE_DEFINE_STMT:
             return node->define_stmt != nullptr && everywhere_type(node->define_stmt->kind);
         case PG_QUERY__NODE__NODE_DROP_STMT:
-            return node->drop_stmt != nullptr && everywhere_type(node->drop_stmt->remove_type);
+            return node->drop_stmt != nullptr;
         case PG_QUERY__NODE__NODE_RENAME_STMT:
-            return node->rename_stmt != nullptr && everywhere_type(node->rename_stmt->rename_type);
+            return node->rename_stmt != nullptr;
         case PG_QUERY__NODE__NODE_ALTER_OBJECT_SCHEMA_STMT:
             return node->alter_object_schema_stmt != nullptr &&
                    everywhere_type(node->alter_object_schema_stmt->object_type);
@@ -156,10 +156,23 @@ bool everywhere_ddl(const PgQuery__Node* node) noexcept {
             return node->alter_owner_stmt != nullptr &&
                    everywhere_type(node->alter_owner_stmt->object_type);
         case PG_QUERY__NODE__NODE_COMMENT_STMT:
-            return node->comment_stmt != nullptr && everywhere_type(node->comment_stmt->objtype);
-        case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:  // ALTER TYPE ... ADD ATTRIBUTE
-            return node->alter_table_stmt != nullptr &&
-                   node->alter_table_stmt->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_TYPE;
+            return node->comment_stmt != nullptr;
+        // The schema of tables, indexes, views and sequences is the same on every shard, even
+        // for tables that are not sharded (their rows live on the first shard): an application
+        // can then shard such a table later by editing the map.
+        case PG_QUERY__NODE__NODE_CREATE_STMT:
+        case PG_QUERY__NODE__NODE_INDEX_STMT:
+        case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
+        case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT:
+        case PG_QUERY__NODE__NODE_ALTER_SEQ_STMT:
+        case PG_QUERY__NODE__NODE_VIEW_STMT:
+        case PG_QUERY__NODE__NODE_CREATE_TRIG_STMT:
+        case PG_QUERY__NODE__NODE_RULE_STMT:
+        case PG_QUERY__NODE__NODE_CREATE_POLICY_STMT:
+        case PG_QUERY__NODE__NODE_CREATE_STATS_STMT:
+        case PG_QUERY__NODE__NODE_GRANT_STMT:
+        case PG_QUERY__NODE__NODE_ALTER_DEFAULT_PRIVILEGES_STMT:
+            return true;
         default:
             return false;
     }
@@ -464,7 +477,13 @@ ShardPlan plan_statement(Statement& s) {
         return ShardPlan{};
     }
     if (!touches(s)) {
-        return everywhere_ddl(node) ? broadcast(true) : ShardPlan{};
+        if (!everywhere_ddl(node)) {
+            return ShardPlan{};
+        }
+        if (std::string why = outside_transaction(node); !why.empty()) {
+            return refused(why + " (DDL runs on every shard, in a transaction on each)");
+        }
+        return broadcast(true);
     }
     switch (node->node_case) {
         case PG_QUERY__NODE__NODE_SELECT_STMT:

@@ -407,7 +407,7 @@ TEST_F(ShardingPlacement, TableNotInTheConfigLivesOnTheFirstShard) {
     EXPECT_EQ(count_on(1, "SELECT count(*) FROM plain_items"), 0u);
     const TaggedResult read = exec_tagged(c(), "SELECT label FROM plain_items ORDER BY id");
     expect_ok(read, "read");
-    EXPECT_EQ(format_rows(read.result.rows), "one\ntwo");
+    EXPECT_EQ(format_rows(read.result.rows), "one\ntwo\n");
 }
 
 TEST_F(ShardingPlacement, ReferenceTableWritesReachEveryShardAndReadsWork) {
@@ -424,7 +424,7 @@ TEST_F(ShardingPlacement, ReferenceTableWritesReachEveryShardAndReadsWork) {
     }
     const TaggedResult read = exec_tagged(c(), "SELECT code, name FROM countries ORDER BY code");
     expect_ok(read, "read reference table");
-    EXPECT_EQ(format_rows(read.result.rows), "FR|France\nJP|Nippon");
+    EXPECT_EQ(format_rows(read.result.rows), "FR|France\nJP|Nippon\n");
 }
 
 TEST_F(ShardingPlacement, DdlReachesEveryShard) {
