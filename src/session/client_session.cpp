@@ -396,6 +396,16 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
             violation = "invalid frontend message type or content";
             break;
         }
+        if (discard_copy_) {
+            // A COPY into shards failed: the rest of its data is dropped, as PostgreSQL does.
+            if (request.type == wire::frontend::kCopyData ||
+                request.type == wire::frontend::kCopyDone ||
+                request.type == wire::frontend::kCopyFail) {
+                batch += r.frame.bytes.size();
+                continue;
+            }
+            discard_copy_ = false;
+        }
         if (skip_until_sync_) {
             // A refused extended-protocol batch: skipped up to its Sync, as a server would.
             if (request.type == wire::frontend::kSync) {
@@ -459,6 +469,19 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                                "pgrouter: " + target.message);
                         batch += r.frame.bytes.size();
                         continue;
+                    }
+                    if (target.kind == ShardTarget::Kind::All &&
+                        target.plan->scope == sql::ShardScope::Split && target.plan->rows.empty()) {
+                        if (request.type != wire::frontend::kQuery) {
+                            refuse(request, wire::sqlstate::kFeatureNotSupported,
+                                   "pgrouter: COPY into a sharded table through the extended "
+                                   "protocol is not supported across shards");
+                            batch += r.frame.bytes.size();
+                            continue;
+                        }
+                        copy_split_query_.assign(request.text);  // copy_in_split() takes over
+                        batch += r.frame.bytes.size();
+                        break;
                     }
                     if (target.kind == ShardTarget::Kind::All) {
                         std::size_t consumed = 0;
@@ -562,6 +585,9 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
     if (!replies_.empty()) {
         co_await send_client(replies_);
         replies_.clear();
+    }
+    if (!copy_split_query_.empty()) {
+        co_return co_await copy_in_split();
     }
     co_return !terminate;
 }

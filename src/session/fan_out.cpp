@@ -9,6 +9,7 @@
 
 #include "pgrouter/io/frame_io.hpp"
 #include "pgrouter/session/client_session.hpp"
+#include "shard_call.hpp"
 #include "pgrouter/sharding/merge.hpp"
 #include "pgrouter/wire/message_type.hpp"
 #include "pgrouter/wire/messages.hpp"
@@ -18,126 +19,7 @@
 namespace pgrouter::session {
 namespace {
 
-constexpr std::size_t kShardReadChunk = 64 * 1024;
-
-// One shard's part: its connection, what it is sent, every byte it answers.
-struct ShardCall {
-    std::size_t shard = 0;
-    pool::BackendLease lease;
-    std::vector<std::uint8_t> out;
-    std::vector<std::uint8_t> in;
-    std::uint32_t readies = 0;  // ReadyForQuery messages the sent bytes will produce
-    std::uint32_t hidden = 0;   // of which the first `hidden` answer pgrouter's own queries
-    bool lost = false;
-    std::string failure;  // lost: why
-    char status = 'I';
-    // After parse(): the frames answering the client's request, and the hidden part's error.
-    std::vector<wire::Frame> frames;
-    std::optional<wire::Frame> hidden_error;
-    bool asks_collation = false;  // the first hidden query reads the database's collation
-    std::string collation;
-};
-
-constexpr std::string_view kCollationQuery =
-    "SELECT datcollate FROM pg_database WHERE datname = current_database()";
-
-bool sorts_bytewise(std::string_view collation) {
-    return collation == "C" || collation == "POSIX" || collation == "C.UTF-8" ||
-           collation == "C.utf8";
-}
-
-awaitable<void> exchange(ShardCall& call) {
-    Socket& socket = call.lease->socket;
-    error_code ec;
-    co_await io::write_all(socket, call.out, ec);
-    std::uint32_t seen = 0;
-    std::size_t scanned = 0;
-    while (!ec && seen < call.readies) {
-        const std::size_t had = call.in.size();
-        call.in.resize(had + kShardReadChunk);
-        const std::size_t n = co_await socket.async_read_some(
-            asio::buffer(call.in.data() + had, kShardReadChunk),
-            asio::redirect_error(use_awaitable, ec));
-        call.in.resize(had + (ec ? 0 : n));
-        for (;;) {
-            wire::DecodeResult r = wire::decode_frame(
-                std::span<const std::uint8_t>(call.in).subspan(scanned), SIZE_MAX);
-            if (r.status != wire::DecodeStatus::Complete) {
-                break;
-            }
-            scanned += r.frame.bytes.size();
-            if (r.frame.type == wire::backend::kReadyForQuery && r.frame.body().size() == 1) {
-                ++seen;
-                call.status = static_cast<char>(r.frame.body()[0]);
-            }
-        }
-    }
-    if (ec) {
-        call.lost = true;
-        call.failure = ec.message();
-    }
-}
-
-// Splits what a shard answered into its hidden part and the frames that answer the client.
-void parse(ShardCall& call) {
-    std::span<const std::uint8_t> bytes(call.in);
-    std::uint32_t readies = 0;
-    std::size_t at = 0;
-    while (at < bytes.size()) {
-        wire::DecodeResult r = wire::decode_frame(bytes.subspan(at), SIZE_MAX);
-        if (r.status != wire::DecodeStatus::Complete) {
-            break;
-        }
-        at += r.frame.bytes.size();
-        const char type = r.frame.type;
-        if (type == wire::backend::kParameterStatus) {
-            if (auto ps = wire::parse_parameter_status(r.frame)) {
-                call.lease->params.set_reported(ps->name, ps->value);
-            }
-            continue;
-        }
-        if (readies < call.hidden) {
-            if (type == wire::backend::kDataRow && readies == 0 && call.asks_collation) {
-                // One column: int16 count, int32 length, the value.
-                auto body = r.frame.body();
-                if (body.size() >= 6) {
-                    call.collation.assign(reinterpret_cast<const char*>(body.data()) + 6,
-                                          body.size() - 6);
-                }
-            }
-            if (type == wire::backend::kErrorResponse && !call.hidden_error) {
-                call.hidden_error = r.frame;
-            }
-            readies += type == wire::backend::kReadyForQuery;
-            continue;
-        }
-        call.frames.push_back(r.frame);
-    }
-}
-
-const wire::Frame* first_of(const ShardCall& call, char type) {
-    for (const auto& frame : call.frames) {
-        if (frame.type == type) {
-            return &frame;
-        }
-    }
-    return nullptr;
-}
-
-std::string error_text(const wire::Frame& error) {
-    auto fields = wire::parse_error_fields(error);
-    return fields ? std::string(fields->message) : std::string("error");
-}
-
-std::string error_code_of(const wire::Frame& error) {
-    auto fields = wire::parse_error_fields(error);
-    return fields && !fields->sqlstate.empty() ? std::string(fields->sqlstate)
-                                               : std::string(wire::sqlstate::kInternalError);
-}
-
-void append(std::vector<std::uint8_t>& out, std::span<const std::uint8_t> bytes) {
-    out.insert(out.end(), bytes.begin(), bytes.end());
-}
+using namespace shard_io;
 
 // The client's messages of one unit, as fan_out() needs them.
 struct Unit {
@@ -177,7 +59,9 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
     const sql::ShardPlan& plan = *target.plan;
     Unit unit = read_unit(unit_bytes, max_message);
     consumed = unit.size;
-    const bool broadcast = plan.scope == sql::ShardScope::Broadcast;
+    // A split INSERT is all-or-nothing too: each shard inserts its rows in a transaction.
+    const bool split = !target.row_shards.empty();
+    const bool broadcast = plan.scope == sql::ShardScope::Broadcast || split;
     std::vector<std::uint8_t> reply;
     wire::MessageWriter client(reply);
     const char idle_status = held_begin_.empty() ? 'I' : 'T';
@@ -264,41 +148,43 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
         co_return !closing_;
     }
     const std::string_view shard_sql = plan.shard_sql.empty() ? text : plan.shard_sql;
-
-    // One connection per shard, leased in shard order (two sessions never wait on each other).
     const std::size_t shards = database_topology_->shards.size();
-    std::vector<ShardCall> calls(shards);
-    for (std::size_t k = 0; k < shards; ++k) {
-        const routing::DatabaseTopology& shard = database_topology_->shards[k];
-        std::vector<routing::ServerStatus> status(shard.servers.size());
-        const auto now = health::Clock::now();
-        for (std::size_t i = 0; i < shard.servers.size(); ++i) {
-            if (auto* health = rt_.health().find(shard.servers[i])) {
-                status[i] = health->status(now);
+    // A split INSERT: each shard gets the statement with its own rows only.
+    std::vector<std::string> split_sql(split ? shards : 0);
+    if (split) {
+        std::vector<std::vector<std::size_t>> rows(shards);
+        for (std::size_t row = 0; row < target.row_shards.size(); ++row) {
+            rows[target.row_shards[row]].push_back(row);
+        }
+        for (std::size_t k = 0; k < shards; ++k) {
+            if (!rows[k].empty()) {
+                split_sql[k] = sql::insert_with_rows(text, rows[k]);
+                if (split_sql[k].empty()) {
+                    refuse_unit(wire::sqlstate::kFeatureNotSupported,
+                                "pgrouter: this multi-row INSERT is not supported across shards");
+                    co_await send_client(reply);
+                    co_return !closing_;
+                }
             }
         }
-        const routing::Decision primary = routing::current_primary(shard, status);
-        if (primary.refused()) {
-            refuse_unit(wire::sqlstate::kConnectionFailure,
-                        "pgrouter: " + shard_name(k) + ": " + routing::describe(primary, shard));
+    }
+
+    // One connection per shard, leased in shard order (two sessions never wait on each other).
+    std::vector<ShardCall> calls;
+    calls.reserve(shards);
+    for (std::size_t k = 0; k < shards; ++k) {
+        if (split && split_sql[k].empty()) {
+            continue;  // none of the rows
+        }
+        pool::BackendLease lease;
+        if (auto failure = co_await lease_shard(k, lease)) {
+            refuse_unit(failure->first, failure->second);
             co_await send_client(reply);
             co_return !closing_;
         }
-        auto pool = rt_.pools().get(shard.servers[primary.server], shard.dbname, user_name_);
-        pool::ConnectResult result = co_await pool->acquire(*credentials_);
-        if (!result.conn) {
-            refuse_unit(result.error.sqlstate.empty() ? wire::sqlstate::kConnectionFailure
-                                                      : result.error.sqlstate,
-                        "pgrouter: " + shard_name(k) + ": " + result.error.message);
-            co_await send_client(reply);
-            co_return !closing_;
-        }
-        calls[k].shard = k;
-        calls[k].lease = pool::BackendLease(pool, std::move(result.conn));
-        if (!calls[k].lease->socket.non_blocking()) {
-            error_code ignored;
-            calls[k].lease->socket.non_blocking(true, ignored);
-        }
+        ShardCall& call = calls.emplace_back();
+        call.shard = k;
+        call.lease = std::move(lease);
     }
     if (closing_) {
         co_return false;
@@ -310,9 +196,8 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
     for (ShardCall& call : calls) {
         wire::MessageWriter w(call.out);
         if (ask_collation) {
-            w.query(kCollationQuery);
+            w.query(kCollationQuery);  // the first hidden query: its row is hidden_rows[0]
             ++call.hidden;
-            call.asks_collation = true;
         }
         const std::string script = backend::sync_script(params_, call.lease->params);
         if (!script.empty()) {
@@ -325,7 +210,7 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
             ++call.hidden;
         }
         if (unit.query) {
-            w.query(shard_sql);
+            w.query(split ? std::string_view(split_sql[call.shard]) : shard_sql);
         } else {
             auto view = wire::parse_bind(*bind);
             const auto body = bind->body();
@@ -367,10 +252,10 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
         parse(call);
     }
     if (ask_collation && std::none_of(calls.begin(), calls.end(), [](const ShardCall& call) {
-            return call.lost || call.hidden_error || call.collation.empty();
+            return call.lost || call.hidden_error || call.hidden_rows.empty();
         })) {
         const bool bytewise = std::all_of(calls.begin(), calls.end(), [](const ShardCall& call) {
-            return sorts_bytewise(call.collation);
+            return sorts_bytewise(single_value(call.hidden_rows.front()));
         });
         sharding_->bytewise_text->store(bytewise ? 1 : 0);
     }
@@ -402,16 +287,7 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
                 if (call.lost) {
                     continue;
                 }
-                call.out.clear();
-                call.in.clear();
-                wire::MessageWriter(call.out).query(commit ? "COMMIT" : "ROLLBACK");
-                call.readies = 1;
-                call.hidden = 1;
-                co_await exchange(call);
-                call.frames.clear();
-                call.hidden_error.reset();
-                parse(call);
-                if (call.lost || call.hidden_error) {
+                if (!co_await end_transaction(call, commit)) {
                     ok = false;
                     commit_failures += (commit_failures.empty() ? "" : ", ") + shard_name(call.shard);
                 }
@@ -442,7 +318,7 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
         co_return !closing_;
     }
     if (failed != nullptr) {
-        co_await finish(false);
+        co_await finish(false);  // the failed calls' frames stay valid: ending has its own
         if (!unit.query) {
             // What preceded the error on the failing shard, as the client's messages.
             for (const wire::Frame& frame : failed->frames) {
@@ -647,6 +523,38 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
     }
     co_await send_client(reply);
     co_return !closing_;
+}
+
+awaitable<std::optional<std::pair<std::string, std::string>>> ClientSession::lease_shard(
+    std::size_t k, pool::BackendLease& lease) {
+    const routing::DatabaseTopology& shard = database_topology_->shards[k];
+    std::vector<routing::ServerStatus> status(shard.servers.size());
+    const auto now = health::Clock::now();
+    for (std::size_t i = 0; i < shard.servers.size(); ++i) {
+        if (auto* health = rt_.health().find(shard.servers[i])) {
+            status[i] = health->status(now);
+        }
+    }
+    const routing::Decision primary = routing::current_primary(shard, status);
+    if (primary.refused()) {
+        co_return std::pair<std::string, std::string>(
+            wire::sqlstate::kConnectionFailure,
+            "pgrouter: " + shard_name(k) + ": " + routing::describe(primary, shard));
+    }
+    auto pool = rt_.pools().get(shard.servers[primary.server], shard.dbname, user_name_);
+    pool::ConnectResult result = co_await pool->acquire(*credentials_);
+    if (!result.conn) {
+        co_return std::pair<std::string, std::string>(
+            result.error.sqlstate.empty() ? std::string(wire::sqlstate::kConnectionFailure)
+                                          : result.error.sqlstate,
+            "pgrouter: " + shard_name(k) + ": " + result.error.message);
+    }
+    lease = pool::BackendLease(pool, std::move(result.conn));
+    if (!lease->socket.non_blocking()) {
+        error_code ignored;
+        lease->socket.non_blocking(true, ignored);
+    }
+    co_return std::nullopt;
 }
 
 }  // namespace pgrouter::session

@@ -144,8 +144,11 @@ ShardTarget ClientSession::statement_target(
         case sql::ShardScope::Keyed:
             break;
         case sql::ShardScope::Split:
-            if (plan->rows.empty()) {
-                return refusal("COPY into a sharded table");
+            if (plan->rows.empty()) {  // COPY FROM STDIN: its rows are split as they stream
+                Target target;
+                target.kind = Target::Kind::All;
+                target.plan = std::move(plan);
+                return target;
             }
             break;
         case sql::ShardScope::Scatter:
@@ -161,10 +164,14 @@ ShardTarget ClientSession::statement_target(
         plan->scope == sql::ShardScope::Split ? plan->rows : plan->keys;
     std::optional<std::size_t> found;
     bool several = false;
+    std::vector<std::size_t> row_shards;
     for (const sql::KeyValue& value : values) {
         sharding::KeyParse parsed;
         switch (value.kind) {
             case sql::KeyValue::Kind::Null:
+                if (plan->scope == sql::ShardScope::Split) {
+                    return refusal("INSERT of a NULL shard key");
+                }
                 continue;  // matches no row
             case sql::KeyValue::Kind::Number:
             case sql::KeyValue::Kind::String:
@@ -179,6 +186,9 @@ ShardTarget ClientSession::statement_target(
                     return any();  // malformed or too few: the server says what is wrong
                 }
                 if (param->null) {
+                    if (plan->scope == sql::ShardScope::Split) {
+                        return refusal("INSERT of a NULL shard key");
+                    }
                     continue;
                 }
                 parsed = sharding::key_from_param(
@@ -197,13 +207,24 @@ ShardTarget ClientSession::statement_target(
         if (found && *found != *shard) {
             several = true;
         }
+        if (plan->scope == sql::ShardScope::Split) {
+            row_shards.push_back(*shard);
+        }
         if (!found) {
             found = shard;
         }
     }
     if (several) {
         if (plan->scope == sql::ShardScope::Split) {
-            return refusal("a multi-row INSERT whose rows belong to different shards");
+            if (bind != nullptr) {
+                return refusal("a multi-row INSERT with parameters whose rows belong to "
+                               "different shards");
+            }
+            Target target;
+            target.kind = Target::Kind::All;
+            target.plan = std::move(plan);
+            target.row_shards = std::move(row_shards);
+            return target;
         }
         if (plan->writes) {
             return refusal("a write whose shard key values fall on different shards");

@@ -314,6 +314,12 @@ void MessageWriter::copy_done() {
     finish(begin(backend::kCopyDone));
 }
 
+void MessageWriter::copy_fail(std::string_view message) {
+    const std::size_t at = begin(frontend::kCopyFail);
+    put_cstr(message);
+    finish(at);
+}
+
 void MessageWriter::terminate() {
     finish(begin(frontend::kTerminate));
 }

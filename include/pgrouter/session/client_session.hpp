@@ -33,6 +33,7 @@ struct ShardTarget {
     std::size_t shard = 0;                       // One
     std::shared_ptr<const sql::ShardPlan> plan;  // All: how to run it on every shard
     std::string message;                         // Refuse: the 0A000 text
+    std::vector<std::size_t> row_shards;         // All for a Split INSERT: each row's shard
 };
 
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
@@ -160,6 +161,14 @@ private:
     // messages from `unit` (up to its Sync, or the Query) into `consumed`; false ends the session.
     awaitable<bool> fan_out(const ShardTarget& target, std::span<const std::uint8_t> unit,
                             std::size_t max_message, std::size_t& consumed);
+    // A connection to shard k's primary, or why not (SQLSTATE, message).
+    awaitable<std::optional<std::pair<std::string, std::string>>> lease_shard(
+        std::size_t k, pool::BackendLease& lease);
+    // copy_split.cpp: COPY ... FROM STDIN into a sharded table, its rows streamed to their
+    // shards (copy_split_query_ holds the statement). False ends the session.
+    awaitable<bool> copy_in_split();
+    // Reads more client bytes into from_client_. False: the client is gone.
+    awaitable<bool> read_client();
     std::string shard_name(std::size_t shard) const;
 
     // rewrite.cpp: what each understood message becomes on the attached server connection
@@ -300,6 +309,8 @@ private:
     std::vector<std::uint8_t> unnamed_types_;   // and its parameter types
     std::unordered_map<std::string, std::shared_ptr<const sql::ShardPlan>> shard_plans_;
     bool unit_incomplete_ = false;  // handle_batch() stopped for the rest of a unit
+    std::string copy_split_query_;  // a COPY FROM STDIN to split, taken over by copy_in_split()
+    bool discard_copy_ = false;     // a failed COPY: the client's CopyData/Done/Fail are dropped
     std::string shard_refusal_;     // rewrite(): refuse the next Query/Bind with 0A000
 };
 

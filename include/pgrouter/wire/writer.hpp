@@ -77,6 +77,7 @@ public:
     void close_complete();               // '3'
     void empty_query_response();         // 'I'
     void copy_done();                    // 'c'
+    void copy_fail(std::string_view message);  // 'f'
     void terminate();                    // 'X'
     void cancel_request(CancelKey key);  // 16-byte length-first packet
     void ssl_response_no();              // the single byte 'N'

@@ -1,0 +1,142 @@
+// src/session/shard_call.cpp — reading and writing one shard's part of a statement run on several
+// shards (shard_call.hpp).
+#include "shard_call.hpp"
+
+#include "pgrouter/io/frame_io.hpp"
+#include "pgrouter/pool/backend_conn.hpp"
+#include "pgrouter/wire/message_type.hpp"
+#include "pgrouter/wire/messages.hpp"
+#include "pgrouter/wire/sqlstate.hpp"
+#include "pgrouter/wire/writer.hpp"
+
+namespace pgrouter::session::shard_io {
+namespace {
+
+constexpr std::size_t kShardReadChunk = 64 * 1024;
+
+}  // namespace
+
+bool sorts_bytewise(std::string_view collation) {
+    return collation == "C" || collation == "POSIX" || collation == "C.UTF-8" ||
+           collation == "C.utf8";
+}
+
+awaitable<void> exchange(ShardCall& call) {
+    Socket& socket = call.lease->socket;
+    error_code ec;
+    co_await io::write_all(socket, call.out, ec);
+    std::uint32_t seen = 0;
+    std::size_t scanned = 0;
+    bool stopped = false;
+    while (!ec && seen < call.readies && !stopped) {
+        const std::size_t had = call.in.size();
+        call.in.resize(had + kShardReadChunk);
+        const std::size_t n = co_await socket.async_read_some(
+            asio::buffer(call.in.data() + had, kShardReadChunk),
+            asio::redirect_error(use_awaitable, ec));
+        call.in.resize(had + (ec ? 0 : n));
+        for (;;) {
+            wire::DecodeResult r = wire::decode_frame(
+                std::span<const std::uint8_t>(call.in).subspan(scanned), SIZE_MAX);
+            if (r.status != wire::DecodeStatus::Complete) {
+                break;
+            }
+            scanned += r.frame.bytes.size();
+            if (r.frame.type == wire::backend::kReadyForQuery && r.frame.body().size() == 1) {
+                ++seen;
+                call.status = static_cast<char>(r.frame.body()[0]);
+            } else if (call.stop_at != 0 && r.frame.type == call.stop_at && seen >= call.hidden) {
+                stopped = true;
+                break;
+            }
+        }
+    }
+    if (ec) {
+        call.lost = true;
+        call.failure = ec.message();
+    }
+}
+
+// Splits what a shard answered into its hidden part and the frames that answer the client.
+void parse(ShardCall& call) {
+    call.frames.clear();
+    call.hidden_rows.clear();
+    call.hidden_error.reset();
+    std::span<const std::uint8_t> bytes(call.in);
+    std::uint32_t readies = 0;
+    std::size_t at = 0;
+    while (at < bytes.size()) {
+        wire::DecodeResult r = wire::decode_frame(bytes.subspan(at), SIZE_MAX);
+        if (r.status != wire::DecodeStatus::Complete) {
+            break;
+        }
+        at += r.frame.bytes.size();
+        const char type = r.frame.type;
+        if (type == wire::backend::kParameterStatus) {
+            if (auto ps = wire::parse_parameter_status(r.frame)) {
+                call.lease->params.set_reported(ps->name, ps->value);
+            }
+            continue;
+        }
+        if (readies < call.hidden) {
+            if (type == wire::backend::kDataRow) {
+                call.hidden_rows.push_back(r.frame);
+            }
+            if (type == wire::backend::kErrorResponse && !call.hidden_error) {
+                call.hidden_error = r.frame;
+            }
+            readies += type == wire::backend::kReadyForQuery;
+            continue;
+        }
+        call.frames.push_back(r.frame);
+    }
+}
+
+awaitable<bool> end_transaction(ShardCall& call, bool commit) {
+    ShardCall ending;
+    ending.lease = std::move(call.lease);
+    wire::MessageWriter(ending.out).query(commit ? "COMMIT" : "ROLLBACK");
+    ending.readies = 1;
+    ending.hidden = 1;
+    co_await exchange(ending);
+    parse(ending);
+    call.lease = std::move(ending.lease);
+    call.status = ending.status;
+    call.lost = call.lost || ending.lost;
+    co_return !ending.lost && !ending.hidden_error;
+}
+
+const wire::Frame* first_of(const ShardCall& call, char type) {
+    for (const auto& frame : call.frames) {
+        if (frame.type == type) {
+            return &frame;
+        }
+    }
+    return nullptr;
+}
+
+std::string error_text(const wire::Frame& error) {
+    auto fields = wire::parse_error_fields(error);
+    return fields ? std::string(fields->message) : std::string("error");
+}
+
+std::string error_code_of(const wire::Frame& error) {
+    auto fields = wire::parse_error_fields(error);
+    return fields && !fields->sqlstate.empty() ? std::string(fields->sqlstate)
+                                               : std::string(wire::sqlstate::kInternalError);
+}
+
+void append(std::vector<std::uint8_t>& out, std::span<const std::uint8_t> bytes) {
+    out.insert(out.end(), bytes.begin(), bytes.end());
+}
+
+std::string single_value(const wire::Frame& row) {
+    // int16 column count, int32 length (-1: NULL), the bytes.
+    auto body = row.body();
+    if (body.size() < 6 || static_cast<std::int32_t>(wire::read_u32(body.data() + 2)) < 0) {
+        return {};
+    }
+    return std::string(reinterpret_cast<const char*>(body.data()) + 6, body.size() - 6);
+}
+
+}  // namespace pgrouter::session::shard_io
