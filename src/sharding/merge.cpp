@@ -3,6 +3,7 @@
 // as the one result a single server would send. Untouched rows are forwarded as the bytes that
 // arrived. Pure: no I/O, no logging, errors returned.
 #include "pgrouter/sharding/merge.hpp"
+#include "pgrouter/wire/sqlstate.hpp"
 
 #include <algorithm>
 
@@ -122,7 +123,27 @@ std::optional<MergeError> merge_results(const sql::MergeSpec& spec,
         }
     }
     if (!spec.order.empty()) {
-        if (auto err = detail::sort_rows(spec.order, table, options, rows)) {
+        std::vector<sql::SortKey> order(spec.order.begin(), spec.order.end());
+        for (sql::SortKey& key : order) {
+            if (key.name.empty()) {
+                continue;
+            }
+            std::size_t found = 0;
+            for (std::size_t c = 0; c < fields.size(); ++c) {
+                if (fields[c].name == key.name) {
+                    key.column = c;
+                    ++found;
+                }
+            }
+            if (found != 1) {
+                return MergeError{std::string(wire::sqlstate::kFeatureNotSupported),
+                                  "pgrouter: ORDER BY " + key.name +
+                                      " with SELECT * naming that column " +
+                                      (found == 0 ? "nowhere" : "more than once") +
+                                      " is not supported across shards"};
+            }
+        }
+        if (auto err = detail::sort_rows(order, table, options, rows)) {
             return err;
         }
     }

@@ -176,7 +176,9 @@ std::string Scatter::run() {
     }
     spec_.aggregate = has_aggregate_ || select_.n_group_clause > 0;
     const bool hidden = targets_.size() > select_.n_target_list;
-    if (star_ && (spec_.aggregate || spec_.distinct || !spec_.order.empty() || hidden)) {
+    const bool order_by_name = std::all_of(spec_.order.begin(), spec_.order.end(),
+                                           [](const SortKey& key) { return !key.name.empty(); });
+    if (star_ && (spec_.aggregate || spec_.distinct || !order_by_name || hidden)) {
         return "SELECT * with ORDER BY, GROUP BY, DISTINCT or aggregates";
     }
     if (select_.n_target_list == 0 && hidden) {
@@ -464,6 +466,24 @@ bool Scatter::order_by() {
                 return refuse("ORDER BY ... COLLATE \"" + std::string(name) + "\"");
             }
             expr = collate.arg;
+        }
+        if (star_ && expr != nullptr && expr->node_case == PG_QUERY__NODE__NODE_COLUMN_REF &&
+            select_.n_group_clause == 0 && !has_aggregate_ && !spec_.distinct) {
+            // SELECT * ... ORDER BY col: the merge finds col by name in the shards' columns.
+            const PgQuery__ColumnRef& ref = *expr->column_ref;
+            const std::string_view name =
+                ref.n_fields > 0 ? string_of(ref.fields[ref.n_fields - 1]) : std::string_view();
+            if (!name.empty()) {
+                SortKey key;
+                key.name = std::string(name);
+                key.descending = sort.sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+                key.nulls_first =
+                    sort.sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST ||
+                    (sort.sortby_nulls != PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_LAST &&
+                     key.descending);
+                spec_.order.push_back(std::move(key));
+                continue;
+            }
         }
         std::optional<std::size_t> column = position_column(expr);
         if (!column) {

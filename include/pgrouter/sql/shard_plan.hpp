@@ -25,6 +25,9 @@ namespace pgrouter::sql {
 
 struct SortKey {
     std::size_t column = 0;
+    // SELECT * ... ORDER BY col: the planner cannot know col's position among the columns only
+    // the shards know; the merge finds the one column of this name in their RowDescription.
+    std::string name;
     bool descending = false;
     bool nulls_first = false;  // PostgreSQL's default: NULLS LAST for ASC, NULLS FIRST for DESC
 };

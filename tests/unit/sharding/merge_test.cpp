@@ -361,5 +361,22 @@ TEST(Merge, SumsCommandTags) {
     EXPECT_EQ(sum({}), "");
 }
 
+TEST(Merge, SortKeyByNameFindsTheColumnOfSelectStar) {
+    const std::vector<Col> cols{{"name", kText}, {"id", kInt8}};
+    const std::vector<Shard> shards{Shard(cols, {{"x", "30"}, {"y", "10"}}),
+                                    Shard(cols, {{"z", "20"}})};
+    sql::SortKey by_id;
+    by_id.name = "id";
+    by_id.column = 99;  // ignored: the name decides
+    const Result r = run(ordered({by_id}, 2), shards);
+    ASSERT_FALSE(r.error) << r.error->message;
+    EXPECT_EQ(column(r, 1), (Strings{"10", "20", "30"}));
+    sql::SortKey missing;
+    missing.name = "nope";
+    const Result refused = run(ordered({missing}, 2), shards);
+    ASSERT_TRUE(refused.error);
+    EXPECT_EQ(refused.error->sqlstate, "0A000");
+}
+
 }  // namespace
 }  // namespace pgrouter::sharding

@@ -307,8 +307,21 @@ TEST(ShardPlan, SelectStarOnlyWithoutColumnReferences) {
     EXPECT_EQ(p.merge.visible_columns, 0u);  // every column
     EXPECT_EQ(p.merge.limit, 10u);
     EXPECT_EQ(p.shard_sql, "SELECT * FROM accounts LIMIT 10");
-    expect_refused("SELECT * FROM accounts ORDER BY name", "SELECT * with ORDER BY");
     expect_refused("SELECT DISTINCT * FROM accounts", "SELECT *");
+    expect_refused("SELECT * FROM accounts ORDER BY lower(name)", "SELECT * with ORDER BY");
+}
+
+TEST(ShardPlan, SelectStarOrderedByColumnNamesSortsByName) {
+    // The merge finds the column by name in the shards' RowDescription.
+    ShardPlan p = plan("SELECT * FROM accounts ORDER BY name DESC, a.user_id LIMIT 3");
+    ASSERT_EQ(p.scope, ShardScope::Scatter) << p.refusal;
+    EXPECT_EQ(p.merge.visible_columns, 0u);
+    ASSERT_EQ(p.merge.order.size(), 2u);
+    EXPECT_EQ(p.merge.order[0].name, "name");
+    EXPECT_TRUE(p.merge.order[0].descending);
+    EXPECT_TRUE(p.merge.order[0].nulls_first);
+    EXPECT_EQ(p.merge.order[1].name, "user_id");
+    EXPECT_EQ(p.merge.limit, 3u);
 }
 
 TEST(ShardPlan, LimitRaisedAndOffsetDropped) {
