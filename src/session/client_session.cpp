@@ -557,6 +557,9 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                 request.type == wire::frontend::kQuery || request.type == wire::frontend::kSync;
             rewrite(r.frame, request);
             last_type = request.type;
+            if (sharding_ != nullptr) {
+                end_prepare_only_batch(request.type);
+            }
         }
         batch += r.frame.bytes.size();
     }

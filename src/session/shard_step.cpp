@@ -434,4 +434,30 @@ bool ClientSession::answer_unit_locally(const Request& first, std::span<const st
     return true;
 }
 
+void ClientSession::end_prepare_only_batch(char type) {
+    switch (type) {
+        case wire::frontend::kBind:
+        case wire::frontend::kExecute:
+            batch_bound_ = true;
+            return;
+        case wire::frontend::kSync:
+        case wire::frontend::kQuery:
+            batch_bound_ = false;
+            return;
+        case wire::frontend::kFlush:
+            break;
+        default:
+            return;
+    }
+    link::ServerLink* link = attached();
+    if (batch_bound_ || link == nullptr || link->explicit_tx || !link->tx().batch_open()) {
+        return;
+    }
+    const std::size_t mark = link->out().own_mark();
+    wire::MessageWriter(link->out().own()).sync();
+    link->out().commit_own(mark);
+    link->responses().push(backend::ResponseQueue::Kind::Sync, true);
+    link->tx().on_client_message(wire::frontend::kSync);
+}
+
 }  // namespace pgrouter::session

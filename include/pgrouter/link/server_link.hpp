@@ -74,6 +74,7 @@ public:
     void forget_parse_records() noexcept { parse_records_.clear(); }
 
     backend::TxTracker& tx() noexcept { return tx_; }
+    const backend::TxTracker& tx() const noexcept { return tx_; }
     backend::ResponseQueue& responses() noexcept { return responses_; }
     io::ReadBuffer& in() noexcept { return in_; }
 

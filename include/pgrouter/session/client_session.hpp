@@ -170,6 +170,9 @@ private:
     // Reads more client bytes into from_client_. False: the client is gone.
     awaitable<bool> read_client();
     std::string shard_name(std::size_t shard) const;
+    // After a Flush that ends a batch which only prepared and described (asyncpg's prepare):
+    // a hidden Sync lets the link go, so the Bind that follows picks its own shard.
+    void end_prepare_only_batch(char type);
 
     // rewrite.cpp: what each understood message becomes on the attached server connection
     bool rewrite(const wire::Frame& frame, const Request& request);
@@ -309,6 +312,7 @@ private:
     std::vector<std::uint8_t> unnamed_types_;   // and its parameter types
     std::unordered_map<std::string, std::shared_ptr<const sql::ShardPlan>> shard_plans_;
     bool unit_incomplete_ = false;  // handle_batch() stopped for the rest of a unit
+    bool batch_bound_ = false;      // the current extended-protocol batch has a Bind/Execute
     std::string copy_split_query_;  // a COPY FROM STDIN to split, taken over by copy_in_split()
     bool discard_copy_ = false;     // a failed COPY: the client's CopyData/Done/Fail are dropped
     std::string shard_refusal_;     // rewrite(): refuse the next Query/Bind with 0A000
