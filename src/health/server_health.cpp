@@ -166,6 +166,17 @@ void HealthBoard::set_write_functions(
     functions_version_.fetch_add(1, std::memory_order_release);
 }
 
+std::shared_ptr<const std::unordered_set<std::string>> HealthBoard::user_aggregates() const {
+    std::lock_guard lock(functions_mutex_);
+    return user_aggregates_;
+}
+
+void HealthBoard::set_user_aggregates(
+    std::shared_ptr<const std::unordered_set<std::string>> aggregates) {
+    std::lock_guard lock(functions_mutex_);
+    user_aggregates_ = std::move(aggregates);
+}
+
 void HealthBoard::want_lsn(std::uint64_t lsn) noexcept {
     std::uint64_t current = wanted_lsn_.load(std::memory_order_relaxed);
     while (current < lsn &&

@@ -84,7 +84,9 @@ int Server::run() {
                 config::to_string(config_->pool.mode), config_->pool.size);
     bool replicated = false;
     for (const auto& database : config_->databases) {
-        replicated = replicated || !database.replicas.empty();
+        // Shards are probed too: their health, and the catalogue's user aggregates that a read
+        // over every shard must refuse.
+        replicated = replicated || !database.replicas.empty() || !database.shards.empty();
     }
     if (replicated) {
         // One round before the first client: routing starts from what the servers say.

@@ -32,10 +32,13 @@ constexpr milliseconds kDefaultTimeout{2000};
 constexpr const char* kHealthSql =
     "SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
     "ELSE pg_current_wal_flush_lsn() END";
+// User functions that write (VOLATILE) and user aggregates (which a read over every shard cannot
+// merge), by unqualified lower-case name.
 constexpr const char* kCatalogSql =
-    "SELECT DISTINCT lower(p.proname) FROM pg_proc p JOIN pg_namespace n ON n.oid = "
-    "p.pronamespace WHERE p.provolatile = 'v' AND n.nspname NOT IN "
-    "('pg_catalog','information_schema')";
+    "SELECT lower(p.proname), bool_or(p.provolatile = 'v'), bool_or(p.prokind = 'a') "
+    "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+    "WHERE (p.provolatile = 'v' OR p.prokind = 'a') AND n.nspname NOT IN "
+    "('pg_catalog','information_schema') GROUP BY 1";
 
 // Names for logs.
 const char* role_name(routing::Role role);
@@ -108,6 +111,7 @@ private:
     std::vector<LagTracker> trackers_;             // per board server (used for primaries)
     std::vector<Logged> logged_;                   // per board server
     std::vector<std::optional<std::unordered_set<std::string>>> catalog_;  // per database
+    std::vector<std::unordered_set<std::string>> aggregates_;              // per database
     std::vector<bool> catalog_ok_;  // per database, last logged
     std::uint64_t wanted_seen_ = 0;
     Clock::time_point wanted_rose_at_{};

@@ -144,12 +144,21 @@ void Prober::Impl::log_transitions(std::size_t server, const std::string& error,
 
 void Prober::Impl::catalog_result(std::size_t database, const std::vector<Row>& rows) {
     std::unordered_set<std::string> names;
+    std::unordered_set<std::string> aggregates;
     for (const Row& row : rows) {
-        if (!row.empty() && row[0]) {
+        if (row.empty() || !row[0]) {
+            continue;
+        }
+        if (row.size() < 2 || (row[1] && *row[1] == "t")) {
             names.insert(*row[0]);
+        }
+        if (row.size() >= 3 && row[2] && *row[2] == "t") {
+            aggregates.insert(*row[0]);
         }
     }
     catalog_[database] = std::move(names);
+    aggregates_.resize(catalog_.size());
+    aggregates_[database] = std::move(aggregates);
     for (const auto& known : catalog_) {
         if (!known) {
             return;  // published once every database has been read: a partial list would let
@@ -162,6 +171,14 @@ void Prober::Impl::catalog_result(std::size_t database, const std::vector<Row>& 
         for (const auto& name : config_.databases[d].routing.write_functions) {
             all->insert(lower(name));
         }
+    }
+    auto user_aggregates = std::make_shared<std::unordered_set<std::string>>();
+    for (const auto& known : aggregates_) {
+        user_aggregates->insert(known.begin(), known.end());
+    }
+    auto current_aggregates = board_.user_aggregates();
+    if (current_aggregates == nullptr || *current_aggregates != *user_aggregates) {
+        board_.set_user_aggregates(std::move(user_aggregates));
     }
     auto current = board_.write_functions();
     if (current == nullptr || *current != *all) {

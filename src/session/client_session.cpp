@@ -21,9 +21,6 @@ constexpr std::size_t kClientReadChunk = 16 * 1024;
 // whole. A Query is buffered up to a larger size: its text is parsed for session effects.
 constexpr std::size_t kStreamBind = 64 * 1024;
 constexpr std::size_t kStreamQuery = 1024 * 1024;
-// A sharded database's unit of work is read up to its Sync before its shard is chosen, unless
-// the client has sent this much of it already (then the first Bind seen decides).
-constexpr std::size_t kUnitLookahead = 1024 * 1024;
 
 std::size_t stream_threshold(char type) {
     switch (type) {
@@ -452,48 +449,18 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                         config::TransactionRouting::ByFirstStatement &&
                     first_statement_reads(data.subspan(batch + r.frame.bytes.size()), max_message);
                 if (sharding_ != nullptr) {
-                    std::size_t consumed = 0;
-                    if (answer_unit_locally(request, data.subspan(batch), max_message, consumed)) {
-                        batch += consumed;
-                        continue;
+                    // The unit's shard (or every shard, or a refusal) before a link is attached.
+                    const ShardStep step = co_await route_unit(request, r.frame, data, batch,
+                                                               max_message);
+                    if (step.action == ShardStep::Action::Fail) {
+                        co_return false;
                     }
-                    bool complete = true;
-                    ShardTarget target = unit_target(
-                        r.frame, data.subspan(batch + r.frame.bytes.size()), max_message, complete);
-                    if (!complete && data.size() < kUnitLookahead) {
-                        unit_incomplete_ = true;  // serve() reads the rest of the unit first
+                    batch += step.consumed;
+                    if (step.action == ShardStep::Action::Stop) {
                         break;
                     }
-                    if (target.kind == ShardTarget::Kind::Refuse) {
-                        refuse(request, wire::sqlstate::kFeatureNotSupported,
-                               "pgrouter: " + target.message);
-                        batch += r.frame.bytes.size();
+                    if (step.action == ShardStep::Action::Done) {
                         continue;
-                    }
-                    if (target.kind == ShardTarget::Kind::All &&
-                        target.plan->scope == sql::ShardScope::Split && target.plan->rows.empty()) {
-                        if (request.type != wire::frontend::kQuery) {
-                            refuse(request, wire::sqlstate::kFeatureNotSupported,
-                                   "pgrouter: COPY into a sharded table through the extended "
-                                   "protocol is not supported across shards");
-                            batch += r.frame.bytes.size();
-                            continue;
-                        }
-                        copy_split_query_.assign(request.text);  // copy_in_split() takes over
-                        batch += r.frame.bytes.size();
-                        break;
-                    }
-                    if (target.kind == ShardTarget::Kind::All) {
-                        std::size_t consumed = 0;
-                        if (!co_await fan_out(target, data.subspan(batch), max_message,
-                                              consumed)) {
-                            co_return false;
-                        }
-                        batch += consumed;
-                        continue;
-                    }
-                    if (target.kind == ShardTarget::Kind::One) {
-                        switch_shard(target.shard);
                     }
                     unit_routed = true;
                 }

@@ -93,8 +93,9 @@ awaitable<bool> ClientSession::copy_in_split() {
     }
     std::string refusal;
     if (!format || table == nullptr) {
-        refusal = "this form of COPY FROM STDIN (binary format, a WHERE clause, ...) into a "
-                  "sharded table";
+        refusal =
+            "this form of COPY FROM STDIN (binary format, a WHERE clause, ...) into a "
+            "sharded table";
     } else if (!held_begin_.empty() || pinned_ || !transaction_mode_) {
         refusal = "COPY into a sharded table inside a transaction or on a pinned session";
     }
@@ -117,9 +118,8 @@ awaitable<bool> ClientSession::copy_in_split() {
         }
         calls[k].shard = k;
     }
-    const std::string relation =
-        (format->schema.empty() ? "" : quote_ident(format->schema) + ".") +
-        quote_ident(format->table);
+    const std::string relation = (format->schema.empty() ? "" : quote_ident(format->schema) + ".") +
+                                 quote_ident(format->table);
     for (ShardCall& call : calls) {
         wire::MessageWriter w(call.out);
         if (call.shard == 0 && format->columns.empty()) {
@@ -203,13 +203,13 @@ awaitable<bool> ClientSession::copy_in_split() {
         }
     }
     for (ShardCall& call : calls) {
-        const wire::Frame* error = call.hidden_error ? &*call.hidden_error
-                                                     : first_of(call, wire::backend::kErrorResponse);
+        const wire::Frame* error =
+            call.hidden_error ? &*call.hidden_error : first_of(call, wire::backend::kErrorResponse);
         if (call.lost || error != nullptr) {
             std::string text = call.lost ? shard_name(call.shard) + " was lost: " + call.failure
                                          : error_text(*error);
-            std::string code = call.lost ? std::string(wire::sqlstate::kConnectionFailure)
-                                         : error_code_of(*error);
+            std::string code =
+                call.lost ? std::string(wire::sqlstate::kConnectionFailure) : error_code_of(*error);
             co_await abort_copy(code, text, call.lost ? nullptr : error);
             co_await send_client(reply);
             co_return !closing_;
@@ -271,7 +271,8 @@ awaitable<bool> ClientSession::copy_in_split() {
                 std::optional<std::size_t> shard =
                     slot ? sharding_->slots.shard_for(*slot) : std::nullopt;
                 if (!shard) {
-                    failure_code = parsed.error == sharding::KeyError::OutOfRange ? "22003" : "22P02";
+                    failure_code =
+                        parsed.error == sharding::KeyError::OutOfRange ? "22003" : "22P02";
                     failure = sharding::describe(parsed.error, table->type, *row.key);
                     co_return false;
                 }
@@ -340,8 +341,8 @@ awaitable<bool> ClientSession::copy_in_split() {
         from_client_.consume(size);
     }
     if (client_failed) {
-        co_await abort_copy(wire::sqlstate::kQueryCanceled, "COPY from stdin failed: " + client_fail,
-                            nullptr);
+        co_await abort_copy(wire::sqlstate::kQueryCanceled,
+                            "COPY from stdin failed: " + client_fail, nullptr);
         co_await send_client(reply);
         co_return !closing_;
     }
@@ -374,10 +375,11 @@ awaitable<bool> ClientSession::copy_in_split() {
             if (error != nullptr) {
                 kept.assign(error->bytes.begin(), error->bytes.end());
             }
-            const std::string text = call.lost ? shard_name(call.shard) + " was lost: " + call.failure
-                                               : error_text(*error);
-            const std::string code = call.lost ? std::string(wire::sqlstate::kConnectionFailure)
-                                               : error_code_of(*error);
+            const std::string text = call.lost
+                                         ? shard_name(call.shard) + " was lost: " + call.failure
+                                         : error_text(*error);
+            const std::string code =
+                call.lost ? std::string(wire::sqlstate::kConnectionFailure) : error_code_of(*error);
             co_await end_all(false);
             client.error_response("ERROR", code,
                                   "pgrouter: " + shard_name(call.shard) + ": " + text +

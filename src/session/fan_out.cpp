@@ -9,12 +9,13 @@
 
 #include "pgrouter/io/frame_io.hpp"
 #include "pgrouter/session/client_session.hpp"
-#include "shard_call.hpp"
 #include "pgrouter/sharding/merge.hpp"
+#include "pgrouter/sql/classify.hpp"
 #include "pgrouter/wire/message_type.hpp"
 #include "pgrouter/wire/messages.hpp"
 #include "pgrouter/wire/sqlstate.hpp"
 #include "pgrouter/wire/writer.hpp"
+#include "shard_call.hpp"
 
 namespace pgrouter::session {
 namespace {
@@ -133,13 +134,15 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
         refusal = "a batch with several statements, one of them over every shard,";
     } else if (!unit.query && unit.messages.back().type != wire::frontend::kSync) {
         refusal = "a statement over every shard without its Sync";
-    } else if (!unit.query && wire::read_u32(execute->body().data() + execute->body().size() - 4) !=
-                                  0) {
+    } else if (!unit.query &&
+               wire::read_u32(execute->body().data() + execute->body().size() - 4) != 0) {
         refusal = "fetching a result over every shard in parts (Execute with a row limit)";
     } else if (broadcast && !held_begin_.empty()) {
         refusal = "a write on every shard inside a transaction";
     } else if (pinned_ || !transaction_mode_) {
         refusal = "a statement over every shard on a pinned session";
+    } else if (plan.scope == sql::ShardScope::Scatter) {
+        refusal = user_aggregate_in(text);
     }
     if (!refusal.empty()) {
         refuse_unit(wire::sqlstate::kFeatureNotSupported,
@@ -215,7 +218,8 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
             auto view = wire::parse_bind(*bind);
             const auto body = bind->body();
             const std::size_t rest_at =
-                static_cast<std::size_t>(view->statement.data() - reinterpret_cast<const char*>(body.data())) +
+                static_cast<std::size_t>(view->statement.data() -
+                                         reinterpret_cast<const char*>(body.data())) +
                 view->statement.size() + 1;
             w.parse("", shard_sql, static_cast<std::uint16_t>(param_types.size() / 4), param_types);
             if (describe_statement) {
@@ -228,26 +232,7 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
         }
         call.readies = call.hidden + 1;
     }
-    const std::size_t pending_calls = calls.size();
-    auto done = std::make_shared<std::size_t>(0);
-    if (!link_wait_) {
-        link_wait_ = std::make_unique<Timer>(client_.get_executor());
-    }
-    auto self = shared_from_this();
-    for (ShardCall& call : calls) {
-        asio::co_spawn(client_.get_executor(), exchange(call),
-                       [self, done](std::exception_ptr) {
-                           ++*done;
-                           self->wake_reader();
-                       });
-    }
-    while (*done < pending_calls) {
-        link_wait_->expires_at(Timer::time_point::max());
-        error_code ec;
-        waiting_for_link_ = true;
-        co_await link_wait_->async_wait(asio::redirect_error(use_awaitable, ec));
-        waiting_for_link_ = false;
-    }
+    co_await exchange_all(calls);
     for (ShardCall& call : calls) {
         parse(call);
     }
@@ -289,7 +274,8 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
                 }
                 if (!co_await end_transaction(call, commit)) {
                     ok = false;
-                    commit_failures += (commit_failures.empty() ? "" : ", ") + shard_name(call.shard);
+                    commit_failures +=
+                        (commit_failures.empty() ? "" : ", ") + shard_name(call.shard);
                 }
             }
         }
@@ -555,6 +541,27 @@ awaitable<std::optional<std::pair<std::string, std::string>>> ClientSession::lea
         lease->socket.non_blocking(true, ignored);
     }
     co_return std::nullopt;
+}
+
+std::string ClientSession::user_aggregate_in(std::string_view text) {
+    // The planner merges count/sum/min/max/avg and refuses the built-in aggregates it cannot
+    // merge; a user-defined aggregate looks like any function call to it: the catalogue says.
+    const sql::Classification classification = sql::classify(text);
+    if (classification.functions.empty()) {
+        return {};
+    }
+    auto aggregates = rt_.health().user_aggregates();
+    for (const std::string& name : classification.functions) {
+        if (aggregates == nullptr) {
+            return "a function call over every shard before pgrouter has read the catalogue ("
+                   "it cannot tell " +
+                   name + " from an aggregate yet)";
+        }
+        if (aggregates->contains(name)) {
+            return "the user-defined aggregate " + name;
+        }
+    }
+    return {};
 }
 
 }  // namespace pgrouter::session

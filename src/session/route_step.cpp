@@ -413,8 +413,8 @@ bool ClientSession::answer_locally(const Request& request) {
                     ? std::string(route_mode_ == routing::SessionRoute::Primary   ? "primary"
                                   : route_mode_ == routing::SessionRoute::Replica ? "replica"
                                                                                   : "auto")
-                : name == "trace" ? std::string(trace_ ? "on" : "off")
-                : name == "shard" ? (session_shard_ ? std::to_string(*session_shard_) : "")
+                : name == "trace"     ? std::string(trace_ ? "on" : "off")
+                : name == "shard"     ? (session_shard_ ? std::to_string(*session_shard_) : "")
                 : name == "shard_key" ? session_shard_key_
                                       : consistency_key_;
             writer.row_description_text("pgrouter." + command.name);

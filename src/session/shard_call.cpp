@@ -31,9 +31,9 @@ awaitable<void> exchange(ShardCall& call) {
     while (!ec && seen < call.readies && !stopped) {
         const std::size_t had = call.in.size();
         call.in.resize(had + kShardReadChunk);
-        const std::size_t n = co_await socket.async_read_some(
-            asio::buffer(call.in.data() + had, kShardReadChunk),
-            asio::redirect_error(use_awaitable, ec));
+        const std::size_t n =
+            co_await socket.async_read_some(asio::buffer(call.in.data() + had, kShardReadChunk),
+                                            asio::redirect_error(use_awaitable, ec));
         call.in.resize(had + (ec ? 0 : n));
         for (;;) {
             wire::DecodeResult r = wire::decode_frame(
@@ -137,6 +137,32 @@ std::string single_value(const wire::Frame& row) {
         return {};
     }
     return std::string(reinterpret_cast<const char*>(body.data()) + 6, body.size() - 6);
+}
+
+awaitable<void> exchange_all(std::vector<ShardCall>& calls) {
+    if (calls.empty()) {
+        co_return;
+    }
+    // Every shard works at once; this waits on a timer that the last exchange cancels.
+    struct Wait {
+        explicit Wait(const Socket::executor_type& executor) : timer(executor) {}
+        Timer timer;
+        std::size_t pending = 0;
+    };
+    auto wait = std::make_shared<Wait>(calls.front().lease->socket.get_executor());
+    wait->pending = calls.size();
+    for (ShardCall& call : calls) {
+        asio::co_spawn(wait->timer.get_executor(), exchange(call), [wait](std::exception_ptr) {
+            if (--wait->pending == 0) {
+                wait->timer.cancel();
+            }
+        });
+    }
+    while (wait->pending > 0) {
+        wait->timer.expires_at(Timer::time_point::max());
+        error_code ec;
+        co_await wait->timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
 }
 
 }  // namespace pgrouter::session::shard_io

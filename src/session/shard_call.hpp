@@ -41,6 +41,8 @@ bool sorts_bytewise(std::string_view collation);
 // Writes call.out, then reads until call.readies ReadyForQuery messages (or call.stop_at after
 // the hidden ones) have arrived.
 awaitable<void> exchange(ShardCall& call);
+// exchange() on every call at once; returns when all are done.
+awaitable<void> exchange_all(std::vector<ShardCall>& calls);
 // Sorts call.in into hidden_error/hidden_rows and frames; ParameterStatus updates the connection.
 void parse(ShardCall& call);
 // COMMIT or ROLLBACK with buffers of its own (the call's frames still point into its first

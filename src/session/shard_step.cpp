@@ -11,6 +11,7 @@
 #include "pgrouter/sql/hints.hpp"
 #include "pgrouter/wire/message_type.hpp"
 #include "pgrouter/wire/messages.hpp"
+#include "pgrouter/wire/sqlstate.hpp"
 #include "pgrouter/wire/writer.hpp"
 
 namespace pgrouter::session {
@@ -18,10 +19,15 @@ namespace {
 
 // Plans kept per session; literal keys make texts vary, so the map is cleared when full.
 constexpr std::size_t kMaxShardPlans = 256;
+// A sharded database's unit of work is read up to its Sync before its shard is chosen, unless
+// the client has sent this much of it already (then the first Bind seen decides).
+constexpr std::size_t kUnitLookahead = 1024 * 1024;
 
 using Target = ShardTarget;
 
-Target any() { return {}; }
+Target any() {
+    return {};
+}
 
 Target one(std::size_t shard) {
     Target target;
@@ -94,21 +100,22 @@ std::shared_ptr<const sql::ShardPlan> ClientSession::shard_plan(std::string_view
     if (shard_plans_.size() >= kMaxShardPlans) {
         shard_plans_.clear();
     }
-    auto plan = std::make_shared<const sql::ShardPlan>(
-        sql::plan_shard_statement(text, sharding_->view()));
+    auto plan =
+        std::make_shared<const sql::ShardPlan>(sql::plan_shard_statement(text, sharding_->view()));
     shard_plans_.emplace(std::string(text), plan);
     return plan;
 }
 
-ShardTarget ClientSession::statement_target(
-    std::string_view text, const wire::Frame* bind, const PreparedStatement* prepared,
-    std::span<const std::uint8_t> param_types) {
+ShardTarget ClientSession::statement_target(std::string_view text, const wire::Frame* bind,
+                                            const PreparedStatement* prepared,
+                                            std::span<const std::uint8_t> param_types) {
     const std::size_t shards = shard_states_.size();
     const sql::Hints hints = sql::parse_hints(text);
     if (hints.shard) {
         if (*hints.shard >= shards) {
-            return refusal("shard " + std::to_string(*hints.shard) + " does not exist (the database has " +
-                          std::to_string(shards) + " shards)");
+            return refusal("shard " + std::to_string(*hints.shard) +
+                           " does not exist (the database has " + std::to_string(shards) +
+                           " shards)");
         }
         return one(*hints.shard);
     }
@@ -124,14 +131,15 @@ ShardTarget ClientSession::statement_target(
         const std::optional<std::uint32_t> slot = sharding::slot_of(parsed.key, config);
         return slot ? sharding_->slots.shard_for(*slot) : std::nullopt;
     };
-    std::string_view explicit_key = !hints.shard_key.empty() ? hints.shard_key
-                                                             : std::string_view(session_shard_key_);
+    std::string_view explicit_key =
+        !hints.shard_key.empty() ? hints.shard_key : std::string_view(session_shard_key_);
     if (!explicit_key.empty()) {
         const config::ShardKeyType type = sharding_->key_type(plan->table);
         if (auto shard = shard_of_key(sharding::key_from_text(explicit_key, type))) {
             return one(*shard);
         }
-        return refusal("shard key '" + std::string(explicit_key) + "' is not a value of the key type");
+        return refusal("shard key '" + std::string(explicit_key) +
+                       "' is not a value of the key type");
     }
     (void)prepared;
     switch (plan->scope) {
@@ -191,18 +199,21 @@ ShardTarget ClientSession::statement_target(
                     }
                     continue;
                 }
-                parsed = sharding::key_from_param(
-                    param->value,
-                    param->format == 1 ? sharding::ParamFormat::Binary
-                                       : sharding::ParamFormat::Text,
-                    param_type(param_types, value.param), type);
+                parsed = sharding::key_from_param(param->value,
+                                                  param->format == 1 ? sharding::ParamFormat::Binary
+                                                                     : sharding::ParamFormat::Text,
+                                                  param_type(param_types, value.param), type);
                 break;
             }
         }
         std::optional<std::size_t> shard = shard_of_key(parsed);
         if (!shard) {
             // Not a value of the key's type: the server rejects it as it would directly.
-            return plan->scope == sql::ShardScope::Split ? refusal("INSERT with a shard key that is not a " "value of its type") : one(0);
+            return plan->scope == sql::ShardScope::Split
+                       ? refusal(
+                             "INSERT with a shard key that is not a "
+                             "value of its type")
+                       : one(0);
         }
         if (found && *found != *shard) {
             several = true;
@@ -217,8 +228,9 @@ ShardTarget ClientSession::statement_target(
     if (several) {
         if (plan->scope == sql::ShardScope::Split) {
             if (bind != nullptr) {
-                return refusal("a multi-row INSERT with parameters whose rows belong to "
-                               "different shards");
+                return refusal(
+                    "a multi-row INSERT with parameters whose rows belong to "
+                    "different shards");
             }
             Target target;
             target.kind = Target::Kind::All;
@@ -240,9 +252,8 @@ ShardTarget ClientSession::statement_target(
     return found ? one(*found) : any();
 }
 
-ShardTarget ClientSession::unit_target(const wire::Frame& first,
-                                                      std::span<const std::uint8_t> rest,
-                                                      std::size_t max_message, bool& complete) {
+ShardTarget ClientSession::unit_target(const wire::Frame& first, std::span<const std::uint8_t> rest,
+                                       std::size_t max_message, bool& complete) {
     complete = true;
     if (first.type == wire::frontend::kQuery) {
         auto text = wire::parse_query(first);
@@ -251,6 +262,39 @@ ShardTarget ClientSession::unit_target(const wire::Frame& first,
     Target combined = any();
     std::string_view unnamed_text = unnamed_query_;
     std::span<const std::uint8_t> unnamed_types = unnamed_types_;
+    // A batch of keyed writes of one statement over several shards (asyncpg's executemany) can
+    // run as one all-or-nothing unit per shard: each Bind's shard, while that stays possible.
+    std::vector<std::size_t> pair_shards;
+    bool pairs = held_begin_.empty();
+    bool conflict = false;
+    std::string_view pairs_text;
+    auto note_pair = [&](const Target& target, std::string_view text) {
+        if (!pairs) {
+            return;
+        }
+        if (target.kind != Target::Kind::One || (!pairs_text.empty() && text != pairs_text)) {
+            pairs = false;
+            return;
+        }
+        std::shared_ptr<const sql::ShardPlan> plan = shard_plan(text);
+        if (!plan->writes || (plan->scope != sql::ShardScope::Keyed &&
+                              plan->scope != sql::ShardScope::Split)) {
+            pairs = false;
+            return;
+        }
+        pairs_text = text;
+        pair_shards.push_back(target.shard);
+    };
+    auto finish = [&]() -> Target {
+        if (combined.kind == Target::Kind::Refuse && conflict && pairs && pair_shards.size() > 1) {
+            Target target;
+            target.kind = Target::Kind::All;
+            target.plan = shard_plan(pairs_text);
+            target.pair_shards = std::move(pair_shards);
+            return target;
+        }
+        return combined;
+    };
     auto combine = [&](Target next) {
         if (combined.kind == Target::Kind::Refuse || next.kind == Target::Kind::Any) {
             return;
@@ -261,13 +305,15 @@ ShardTarget ClientSession::unit_target(const wire::Frame& first,
         }
         if (combined.kind == Target::Kind::One && next.kind == Target::Kind::One) {
             if (combined.shard != next.shard) {
+                conflict = combined.kind == Target::Kind::One;
                 combined = refusal("one batch of statements (up to its Sync) on " +
-                                  shard_name(combined.shard) + " and " + shard_name(next.shard));
+                                   shard_name(combined.shard) + " and " + shard_name(next.shard));
             }
             return;
         }
-        combined = refusal("a batch (up to its Sync) with a statement over every shard and another "
-                          "statement");
+        combined = refusal(
+            "a batch (up to its Sync) with a statement over every shard and another "
+            "statement");
     };
     const wire::Frame* frame = &first;
     wire::DecodeResult next{};
@@ -283,19 +329,30 @@ ShardTarget ClientSession::unit_target(const wire::Frame& first,
             case wire::frontend::kBind:
                 if (auto bind = wire::parse_bind(*frame)) {
                     if (bind->statement.empty()) {
-                        combine(statement_target(unnamed_text, frame, nullptr, unnamed_types));
+                        Target target =
+                            statement_target(unnamed_text, frame, nullptr, unnamed_types);
+                        note_pair(target, unnamed_text);
+                        combine(std::move(target));
                     } else if (const PreparedStatement* prepared =
                                    statements_.find(bind->statement)) {
-                        combine(statement_target(prepared->query, frame, prepared,
-                                                 prepared->param_types));
+                        Target target = statement_target(prepared->query, frame, prepared,
+                                                         prepared->param_types);
+                        note_pair(target, prepared->query);
+                        combine(std::move(target));
+                    } else {
+                        pairs = false;
                     }
                 }
                 break;
             case wire::frontend::kSync:
+                return finish();
             case wire::frontend::kQuery:
             case wire::frontend::kFlush:  // the client waits for replies before going on
                 return combined;
+            case wire::frontend::kExecute:
+                break;
             default:
+                pairs = pairs && frame->type == wire::frontend::kParse;
                 break;
         }
         if (offset >= rest.size()) {
@@ -373,10 +430,10 @@ bool ClientSession::answer_unit_locally(const Request& first, std::span<const st
             if (!bind || !bind->statement.empty() || !bind->portal.empty()) {
                 return false;
             }
-        } else if (type == wire::frontend::kParse ? !messages.empty()
-                                                  : type != wire::frontend::kDescribe &&
-                                                        type != wire::frontend::kExecute &&
-                                                        type != wire::frontend::kSync) {
+        } else if (type == wire::frontend::kParse
+                       ? !messages.empty()
+                       : type != wire::frontend::kDescribe && type != wire::frontend::kExecute &&
+                             type != wire::frontend::kSync) {
             return false;
         }
         messages.push_back(r.frame);
@@ -458,6 +515,59 @@ void ClientSession::end_prepare_only_batch(char type) {
     link->out().commit_own(mark);
     link->responses().push(backend::ResponseQueue::Kind::Sync, true);
     link->tx().on_client_message(wire::frontend::kSync);
+}
+
+awaitable<ClientSession::ShardStep> ClientSession::route_unit(const Request& request,
+                                                              const wire::Frame& frame,
+                                                              std::span<const std::uint8_t> data,
+                                                              std::size_t at,
+                                                              std::size_t max_message) {
+    ShardStep step;
+    step.action = ShardStep::Action::Done;
+    if (answer_unit_locally(request, data.subspan(at), max_message, step.consumed)) {
+        co_return step;
+    }
+    bool complete = true;
+    ShardTarget target =
+        unit_target(frame, data.subspan(at + frame.bytes.size()), max_message, complete);
+    if (!complete && data.size() < kUnitLookahead) {
+        unit_incomplete_ = true;  // serve() reads the rest of the unit first
+        step.action = ShardStep::Action::Stop;
+        co_return step;
+    }
+    if (target.kind == ShardTarget::Kind::Refuse) {
+        refuse(request, wire::sqlstate::kFeatureNotSupported, "pgrouter: " + target.message);
+        step.consumed = frame.bytes.size();
+        co_return step;
+    }
+    if (target.kind == ShardTarget::Kind::All && target.plan->scope == sql::ShardScope::Split &&
+        target.plan->rows.empty()) {
+        step.consumed = frame.bytes.size();
+        if (request.type != wire::frontend::kQuery) {
+            refuse(request, wire::sqlstate::kFeatureNotSupported,
+                   "pgrouter: COPY into a sharded table through the extended protocol is not "
+                   "supported across shards");
+            co_return step;
+        }
+        copy_split_query_.assign(request.text);  // copy_in_split() takes over after the batch
+        step.action = ShardStep::Action::Stop;
+        co_return step;
+    }
+    if (target.kind == ShardTarget::Kind::All) {
+        const bool ok =
+            target.pair_shards.empty()
+                ? co_await fan_out(target, data.subspan(at), max_message, step.consumed)
+                : co_await fan_out_pairs(target, data.subspan(at), max_message, step.consumed);
+        if (!ok) {
+            step.action = ShardStep::Action::Fail;
+        }
+        co_return step;
+    }
+    if (target.kind == ShardTarget::Kind::One) {
+        switch_shard(target.shard);
+    }
+    step.action = ShardStep::Action::Attach;
+    co_return step;
 }
 
 }  // namespace pgrouter::session

@@ -205,12 +205,24 @@ std::optional<std::string> CopyRows::text_field(std::string_view raw) const {
         }
         const char c = raw[++i];
         switch (c) {
-            case 'b': out.push_back('\b'); break;
-            case 'f': out.push_back('\f'); break;
-            case 'n': out.push_back('\n'); break;
-            case 'r': out.push_back('\r'); break;
-            case 't': out.push_back('\t'); break;
-            case 'v': out.push_back('\v'); break;
+            case 'b':
+                out.push_back('\b');
+                break;
+            case 'f':
+                out.push_back('\f');
+                break;
+            case 'n':
+                out.push_back('\n');
+                break;
+            case 'r':
+                out.push_back('\r');
+                break;
+            case 't':
+                out.push_back('\t');
+                break;
+            case 'v':
+                out.push_back('\v');
+                break;
             case 'x': {
                 int value = 0, digits = 0;
                 while (digits < 2 && i + 1 < raw.size() && hex_value(raw[i + 1]) >= 0) {

@@ -133,7 +133,8 @@ void read(PgQuery__ParseResult& parsed, void* arg) {
 
 std::optional<CopyFrom> read_copy_from(std::string_view sql) {
     Call call;
-    if (parse::parse_with_budget(sql, budget::kStackBytesPerUnit, read, &call) != parse::Status::Ok) {
+    if (parse::parse_with_budget(sql, budget::kStackBytesPerUnit, read, &call) !=
+        parse::Status::Ok) {
         return std::nullopt;
     }
     return std::move(call.out);

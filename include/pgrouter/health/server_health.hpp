@@ -106,6 +106,11 @@ public:
         return functions_version_.load(std::memory_order_acquire);
     }
 
+    // User-defined aggregates (lower case, unqualified): a read over every shard that calls one is
+    // refused (its partial results cannot be combined). Null until the catalogue has been read.
+    std::shared_ptr<const std::unordered_set<std::string>> user_aggregates() const;
+    void set_user_aggregates(std::shared_ptr<const std::unordered_set<std::string>> aggregates);
+
     // Read-your-writes in lsn mode: sessions announce the highest position they wait for, so the
     // prober polls replicas' replay positions fast while some replica has not reached it.
     // want_lsn only raises the value.
@@ -118,6 +123,7 @@ private:
     std::vector<std::unique_ptr<ServerHealth>> servers_;
     mutable std::mutex functions_mutex_;
     std::shared_ptr<const std::unordered_set<std::string>> write_functions_;
+    std::shared_ptr<const std::unordered_set<std::string>> user_aggregates_;
     std::atomic<std::uint64_t> functions_version_{0};
     std::atomic<std::uint64_t> wanted_lsn_{0};
 };

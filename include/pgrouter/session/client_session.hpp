@@ -34,6 +34,7 @@ struct ShardTarget {
     std::shared_ptr<const sql::ShardPlan> plan;  // All: how to run it on every shard
     std::string message;                         // Refuse: the 0A000 text
     std::vector<std::size_t> row_shards;         // All for a Split INSERT: each row's shard
+    std::vector<std::size_t> pair_shards;        // All for a batch of keyed writes: each Bind's
 };
 
 class ClientSession : public std::enable_shared_from_this<ClientSession> {
@@ -137,6 +138,17 @@ private:
 
     // shard_step.cpp: which shard a unit of work goes to (sharded databases only)
     void init_sharding();
+    // handle_batch(), nothing attached: the shard of the unit starting at data[at] (switched to,
+    // then Attach), or the unit handled here (Done: answered, refused or run on every shard;
+    // Stop: the batch stops, for the rest of the unit or for copy_in_split()).
+    struct ShardStep {
+        enum class Action : std::uint8_t { Attach, Done, Stop, Fail };
+        Action action = Action::Attach;
+        std::size_t consumed = 0;  // bytes of data handled, from `at`
+    };
+    awaitable<ShardStep> route_unit(const Request& request, const wire::Frame& frame,
+                                    std::span<const std::uint8_t> data, std::size_t at,
+                                    std::size_t max_message);
     // The plan of a statement text (parsed once per text for this session).
     std::shared_ptr<const sql::ShardPlan> shard_plan(std::string_view text);
     // Where a statement goes, its Bind (parameters) when it has one.
@@ -161,6 +173,12 @@ private:
     // messages from `unit` (up to its Sync, or the Query) into `consumed`; false ends the session.
     awaitable<bool> fan_out(const ShardTarget& target, std::span<const std::uint8_t> unit,
                             std::size_t max_message, std::size_t& consumed);
+    // The user-defined aggregate `text` calls, as a refusal ("" when none).
+    std::string user_aggregate_in(std::string_view text);
+    // fan_out_pairs.cpp: a batch of Bind/Execute pairs of one keyed write over several shards
+    // (target.pair_shards), all-or-nothing as its implicit transaction is.
+    awaitable<bool> fan_out_pairs(const ShardTarget& target, std::span<const std::uint8_t> unit,
+                                  std::size_t max_message, std::size_t& consumed);
     // A connection to shard k's primary, or why not (SQLSTATE, message).
     awaitable<std::optional<std::pair<std::string, std::string>>> lease_shard(
         std::size_t k, pool::BackendLease& lease);

@@ -74,13 +74,13 @@ public:
     void row_description_text(std::string_view column);
     // DataRow 'D' of one non-null text value.
     void data_row_text(std::string_view value);
-    void close_complete();               // '3'
-    void empty_query_response();         // 'I'
-    void copy_done();                    // 'c'
+    void close_complete();                     // '3'
+    void empty_query_response();               // 'I'
+    void copy_done();                          // 'c'
     void copy_fail(std::string_view message);  // 'f'
-    void terminate();                    // 'X'
-    void cancel_request(CancelKey key);  // 16-byte length-first packet
-    void ssl_response_no();              // the single byte 'N'
+    void terminate();                          // 'X'
+    void cancel_request(CancelKey key);        // 16-byte length-first packet
+    void ssl_response_no();                    // the single byte 'N'
 
 private:
     // Appends the type byte and a placeholder length; returns where the length field starts.

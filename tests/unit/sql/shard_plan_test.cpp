@@ -70,10 +70,9 @@ TEST(ShardPlan, ParseErrorIsFirst) {
 }
 
 TEST(ShardPlan, NoShardedTableIsFirst) {
-    for (const char* sql :
-         {"SELECT 1", "SET search_path = x", "BEGIN", "COMMIT", "SHOW work_mem",
-          "SELECT * FROM local_table", "INSERT INTO other VALUES (1)", "LISTEN accounts",
-          "DEALLOCATE ALL", "TRUNCATE other"}) {
+    for (const char* sql : {"SELECT 1", "SET search_path = x", "BEGIN", "COMMIT", "SHOW work_mem",
+                            "SELECT * FROM local_table", "INSERT INTO other VALUES (1)",
+                            "LISTEN accounts", "DEALLOCATE ALL", "TRUNCATE other"}) {
         ShardPlan p = plan(sql);
         EXPECT_EQ(p.scope, ShardScope::First) << sql;
         EXPECT_FALSE(p.parse_error) << sql;
@@ -85,10 +84,10 @@ TEST(ShardPlan, NoShardedTableIsFirst) {
 
 TEST(ShardPlan, SchemaDdlOnAnyTableIsBroadcast) {
     // One schema on every shard, also for tables whose rows live on the first shard.
-    for (const char* sql : {"CREATE TABLE other (x int)", "CREATE SEQUENCE s",
-                            "CREATE INDEX other_x ON other (x)", "ALTER TABLE other ADD y int",
-                            "DROP TABLE other", "DROP INDEX other_x", "CREATE VIEW v AS SELECT 1",
-                            "GRANT SELECT ON other TO app"}) {
+    for (const char* sql :
+         {"CREATE TABLE other (x int)", "CREATE SEQUENCE s", "CREATE INDEX other_x ON other (x)",
+          "ALTER TABLE other ADD y int", "DROP TABLE other", "DROP INDEX other_x",
+          "CREATE VIEW v AS SELECT 1", "GRANT SELECT ON other TO app"}) {
         ShardPlan p = plan(sql);
         EXPECT_EQ(p.scope, ShardScope::Broadcast) << sql;
         EXPECT_TRUE(p.ddl) << sql;

@@ -211,12 +211,12 @@ TEST(ParseBind, RejectsTruncatedNames) {
 }
 
 TEST(ParseDescribe, ReadsStatementAndPortal) {
-    const Buf s = msg('D', "S" + cstr("stmt"));
+    const Buf s = msg('D', std::string("S") + cstr("stmt"));
     const auto d = parse_describe(frame_of(s));
     ASSERT_TRUE(d.has_value());
     EXPECT_EQ(d->kind, 'S');
     EXPECT_EQ(d->name, "stmt");
-    const Buf p = msg('D', "P" + cstr(""));
+    const Buf p = msg('D', std::string("P") + cstr(""));
     const auto dp = parse_describe(frame_of(p));
     ASSERT_TRUE(dp.has_value());
     EXPECT_EQ(dp->kind, 'P');
@@ -224,16 +224,16 @@ TEST(ParseDescribe, ReadsStatementAndPortal) {
 }
 
 TEST(ParseDescribe, RejectsBadBodies) {
-    const std::string body = "S" + cstr("stmt");
+    const std::string body = std::string("S") + cstr("stmt");
     expect_prefixes_rejected('D', body, parse_describe);
     expect_trailing_rejected('D', body, parse_describe);
     expect_wrong_type_rejected('C', body, parse_describe);
-    const Buf bad_kind = msg('D', "X" + cstr("stmt"));
+    const Buf bad_kind = msg('D', std::string("X") + cstr("stmt"));
     EXPECT_FALSE(parse_describe(frame_of(bad_kind)).has_value());
 }
 
 TEST(ParseClose, ReadsTarget) {
-    const Buf m = msg('C', "S" + cstr("stmt"));
+    const Buf m = msg('C', std::string("S") + cstr("stmt"));
     const auto c = parse_close(frame_of(m));
     ASSERT_TRUE(c.has_value());
     EXPECT_EQ(c->kind, 'S');
@@ -241,11 +241,11 @@ TEST(ParseClose, ReadsTarget) {
 }
 
 TEST(ParseClose, RejectsBadBodies) {
-    const std::string body = "P" + cstr("portal");
+    const std::string body = std::string("P") + cstr("portal");
     expect_prefixes_rejected('C', body, parse_close);
     expect_trailing_rejected('C', body, parse_close);
     expect_wrong_type_rejected('D', body, parse_close);
-    const Buf bad_kind = msg('C', "s" + cstr("portal"));
+    const Buf bad_kind = msg('C', std::string("s") + cstr("portal"));
     EXPECT_FALSE(parse_close(frame_of(bad_kind)).has_value());
 }
 
@@ -498,8 +498,8 @@ TEST(TypedViews, MutatedValidMessagesNeverCrash) {
         {'Q', cstr("select 1")},
         {'P', cstr("s") + cstr("select $1") + be16(2) + be32(23) + be32(25)},
         {'B', cstr("") + cstr("s") + be16(0) + be16(0) + be16(0)},
-        {'D', "S" + cstr("s")},
-        {'C', "P" + cstr("p")},
+        {'D', std::string("S") + cstr("s")},
+        {'C', std::string("P") + cstr("p")},
         {'R', be32(10) + cstr("SCRAM-SHA-256") + cstr("")},
         {'R', be32(5) + "salt"},
         {'p', cstr("SCRAM-SHA-256") + be32(3) + "abc"},
@@ -532,6 +532,75 @@ TEST(TypedViews, MutatedValidMessagesNeverCrash) {
         const Buf m = msg(letter, body);
         run_all_parsers(frame_of(m));
     }
+}
+
+}  // namespace
+}  // namespace pgrouter::wire
+
+namespace pgrouter::wire {
+namespace {
+
+std::vector<std::uint8_t> bind_message(const std::vector<std::uint16_t>& formats,
+                                       const std::vector<std::optional<std::string>>& values) {
+    std::vector<std::uint8_t> body;
+    auto u16 = [&](std::uint16_t v) {
+        body.push_back(static_cast<std::uint8_t>(v >> 8));
+        body.push_back(static_cast<std::uint8_t>(v));
+    };
+    auto u32 = [&](std::uint32_t v) {
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            body.push_back(static_cast<std::uint8_t>(v >> shift));
+        }
+    };
+    body.push_back('p');
+    body.push_back(0);
+    body.push_back('s');
+    body.push_back(0);
+    u16(static_cast<std::uint16_t>(formats.size()));
+    for (auto f : formats) {
+        u16(f);
+    }
+    u16(static_cast<std::uint16_t>(values.size()));
+    for (const auto& v : values) {
+        if (!v) {
+            u32(0xFFFFFFFFu);
+            continue;
+        }
+        u32(static_cast<std::uint32_t>(v->size()));
+        body.insert(body.end(), v->begin(), v->end());
+    }
+    u16(0);
+    std::vector<std::uint8_t> message{'B'};
+    const std::uint32_t length = static_cast<std::uint32_t>(body.size() + 4);
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        message.push_back(static_cast<std::uint8_t>(length >> shift));
+    }
+    message.insert(message.end(), body.begin(), body.end());
+    return message;
+}
+
+TEST(BindParam, ReadsFormatsAsPostgresDoes) {
+    auto none = bind_message({}, {std::string("42"), std::nullopt});
+    Frame frame{'B', none};
+    auto first = bind_param(frame, 0);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->format, 0);
+    EXPECT_EQ(std::string(first->value.begin(), first->value.end()), "42");
+    auto second = bind_param(frame, 1);
+    ASSERT_TRUE(second);
+    EXPECT_TRUE(second->null);
+    EXPECT_FALSE(bind_param(frame, 2));
+
+    auto one = bind_message({1}, {std::string("ab"), std::string("cd")});
+    EXPECT_EQ(bind_param(Frame{'B', one}, 1)->format, 1);
+    auto each = bind_message({0, 1}, {std::string("ab"), std::string("cd")});
+    EXPECT_EQ(bind_param(Frame{'B', each}, 0)->format, 0);
+    EXPECT_EQ(bind_param(Frame{'B', each}, 1)->format, 1);
+    auto wrong = bind_message({0, 1, 0}, {std::string("ab"), std::string("cd")});
+    EXPECT_FALSE(bind_param(Frame{'B', wrong}, 0));  // three codes for two parameters
+    auto truncated = bind_message({}, {std::string("abcdef")});
+    truncated.resize(truncated.size() - 5);
+    EXPECT_FALSE(bind_param(Frame{'B', truncated}, 0));
 }
 
 }  // namespace
