@@ -177,6 +177,18 @@ void HealthBoard::set_user_aggregates(
     user_aggregates_ = std::move(aggregates);
 }
 
+void HealthBoard::add_user_aggregate(const std::string& name) {
+    std::lock_guard lock(functions_mutex_);
+    if (!user_aggregates_) {
+        return;  // not read yet: every function call over every shard is refused until it is
+    }
+    auto next = user_aggregates_
+                    ? std::make_shared<std::unordered_set<std::string>>(*user_aggregates_)
+                    : std::make_shared<std::unordered_set<std::string>>();
+    next->insert(name);
+    user_aggregates_ = std::move(next);
+}
+
 void HealthBoard::want_lsn(std::uint64_t lsn) noexcept {
     std::uint64_t current = wanted_lsn_.load(std::memory_order_relaxed);
     while (current < lsn &&

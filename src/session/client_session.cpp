@@ -450,8 +450,8 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                     first_statement_reads(data.subspan(batch + r.frame.bytes.size()), max_message);
                 if (sharding_ != nullptr) {
                     // The unit's shard (or every shard, or a refusal) before a link is attached.
-                    const ShardStep step = co_await route_unit(request, r.frame, data, batch,
-                                                               max_message);
+                    const ShardStep step =
+                        co_await route_unit(request, r.frame, data, batch, max_message);
                     if (step.action == ShardStep::Action::Fail) {
                         co_return false;
                     }

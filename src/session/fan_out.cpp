@@ -347,6 +347,9 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
         co_await send_client(reply);
         co_return !closing_;
     }
+    if (!plan.created_aggregate.empty()) {
+        rt_.health().add_user_aggregate(plan.created_aggregate);
+    }
     for (ShardCall& call : calls) {
         if (call.lease) {
             call.lease.give_back(call.status == 'I' ? pool::BackendPool::Return::Clean

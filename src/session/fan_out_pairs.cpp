@@ -3,6 +3,8 @@
 // PostgreSQL runs such a batch as one implicit transaction; here each shard runs its pairs in a
 // transaction, committed only once every shard has succeeded, and the client gets each pair's
 // answer in its own order, up to the first error as PostgreSQL would send them.
+#include <algorithm>
+
 #include "pgrouter/session/client_session.hpp"
 #include "pgrouter/wire/message_type.hpp"
 #include "pgrouter/wire/messages.hpp"
@@ -74,25 +76,31 @@ awaitable<bool> ClientSession::fan_out_pairs(const ShardTarget& target,
     wire::MessageWriter client(reply);
     std::string_view text = unnamed_query_;
     std::span<const std::uint8_t> types = unnamed_types_;
-    std::optional<wire::ParseView> client_parse;
+    std::vector<wire::ParseView> client_parses;  // every Parse of the batch (one statement text)
     std::vector<const wire::Frame*> binds;
+    std::vector<bool> describes;  // per Bind: a Describe of its portal follows
     for (const wire::Frame& message : messages) {
         if (message.type == wire::frontend::kParse) {
-            client_parse = wire::parse_parse(message);
-            if (client_parse) {
-                text = client_parse->query;
-                types = client_parse->param_types;
+            if (auto parse = wire::parse_parse(message)) {
+                client_parses.push_back(*parse);
+                text = parse->query;
+                types = parse->param_types;
             }
         } else if (message.type == wire::frontend::kBind) {
             binds.push_back(&message);
-            if (auto view = wire::parse_bind(message); view && !view->statement.empty() &&
-                                                       !(client_parse &&
-                                                         client_parse->statement == view->statement)) {
+            describes.push_back(false);
+            auto view = wire::parse_bind(message);
+            const bool parsed_here =
+                view && std::any_of(client_parses.begin(), client_parses.end(),
+                                    [&](const auto& p) { return p.statement == view->statement; });
+            if (view && !view->statement.empty() && !parsed_here) {
                 if (const PreparedStatement* prepared = statements_.find(view->statement)) {
                     text = prepared->query;
                     types = prepared->param_types;
                 }
             }
+        } else if (message.type == wire::frontend::kDescribe && !describes.empty()) {
+            describes.back() = true;
         }
     }
     if (binds.size() != target.pair_shards.size()) {
@@ -137,11 +145,14 @@ awaitable<bool> ClientSession::fan_out_pairs(const ShardTarget& target,
         for (std::size_t i : pairs_of[k]) {
             auto view = wire::parse_bind(*binds[i]);
             const auto body = binds[i]->body();
-            const std::size_t rest_at = static_cast<std::size_t>(
-                                            view->statement.data() -
-                                            reinterpret_cast<const char*>(body.data())) +
-                                        view->statement.size() + 1;
+            const std::size_t rest_at =
+                static_cast<std::size_t>(view->statement.data() -
+                                         reinterpret_cast<const char*>(body.data())) +
+                view->statement.size() + 1;
             w.bind_renamed("", "", body.subspan(rest_at));
+            if (describes[i]) {
+                w.describe('P', "");
+            }
             w.execute("", 0);
         }
         w.sync();
@@ -178,12 +189,23 @@ awaitable<bool> ClientSession::fan_out_pairs(const ShardTarget& target,
         if (parse_error != nullptr) {
             append(reply, parse_error->bytes);
         } else {
-            if (client_parse) {
-                client.parse_complete();
-            }
+            // The client's messages in order: each Parse is answered, each Bind gets its pair's
+            // whole answer (BindComplete, description, rows, completion), up to an error.
             std::vector<std::size_t> next(calls.size(), 0);
-            for (std::size_t i = 0; i < binds.size(); ++i) {
-                const std::size_t c = call_of[target.pair_shards[i]];
+            std::size_t pair = 0;
+            bool stopped = false;
+            for (const wire::Frame& message : messages) {
+                if (stopped) {
+                    break;
+                }
+                if (message.type == wire::frontend::kParse) {
+                    client.parse_complete();
+                    continue;
+                }
+                if (message.type != wire::frontend::kBind) {
+                    continue;
+                }
+                const std::size_t c = call_of[target.pair_shards[pair++]];
                 if (next[c] >= answers[c].size()) {
                     break;  // its shard stopped at an earlier pair's error (already sent)
                 }
@@ -193,7 +215,7 @@ awaitable<bool> ClientSession::fan_out_pairs(const ShardTarget& target,
                 }
                 if (answer.error != nullptr) {
                     append(reply, answer.error->bytes);
-                    break;
+                    stopped = true;
                 }
             }
         }
@@ -217,14 +239,24 @@ awaitable<bool> ClientSession::fan_out_pairs(const ShardTarget& target,
         client.error_response("ERROR", wire::sqlstate::kInternalError,
                               "pgrouter: COMMIT failed on a shard after every shard had run the "
                               "batch; other shards committed theirs");
-    } else if (!failed && client_parse && !client_parse->statement.empty()) {
-        Request named;
-        named.type = wire::frontend::kParse;
-        named.text = client_parse->query;
-        named.name = client_parse->statement;
-        named.param_count = client_parse->param_count;
-        named.param_types = client_parse->param_types;
-        statements_.add(named.name, make_statement(named));
+    } else if (!failed) {
+        for (const wire::ParseView& parse : client_parses) {
+            if (parse.statement.empty() || statements_.find(parse.statement) != nullptr) {
+                continue;
+            }
+            Request named;
+            named.type = wire::frontend::kParse;
+            named.text = parse.query;
+            named.name = parse.statement;
+            named.param_count = parse.param_count;
+            named.param_types = parse.param_types;
+            statements_.add(named.name, make_statement(named));
+        }
+    }
+    if (!client_parses.empty()) {
+        unnamed_query_.assign(client_parses.back().query);
+        unnamed_types_.assign(client_parses.back().param_types.begin(),
+                              client_parses.back().param_types.end());
     }
     client.ready_for_query('I');
     co_await send_client(reply);

@@ -277,8 +277,8 @@ ShardTarget ClientSession::unit_target(const wire::Frame& first, std::span<const
             return;
         }
         std::shared_ptr<const sql::ShardPlan> plan = shard_plan(text);
-        if (!plan->writes || (plan->scope != sql::ShardScope::Keyed &&
-                              plan->scope != sql::ShardScope::Split)) {
+        if (!plan->writes ||
+            (plan->scope != sql::ShardScope::Keyed && plan->scope != sql::ShardScope::Split)) {
             pairs = false;
             return;
         }
@@ -352,7 +352,9 @@ ShardTarget ClientSession::unit_target(const wire::Frame& first, std::span<const
             case wire::frontend::kExecute:
                 break;
             default:
-                pairs = pairs && frame->type == wire::frontend::kParse;
+                // psycopg's executemany repeats Parse and Describe per row (pipeline mode).
+                pairs = pairs && (frame->type == wire::frontend::kParse ||
+                                  frame->type == wire::frontend::kDescribe);
                 break;
         }
         if (offset >= rest.size()) {

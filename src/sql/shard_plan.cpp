@@ -583,6 +583,13 @@ void plan_tree(PgQuery__ParseResult& tree, void* arg) {
         Statement& s = statements.front();
         ShardPlan& plan = *call->out;
         plan = plan_statement(s);
+        const PgQuery__Node* node = s.node;
+        if (node->node_case == PG_QUERY__NODE__NODE_DEFINE_STMT && node->define_stmt != nullptr &&
+            node->define_stmt->kind == PG_QUERY__OBJECT_TYPE__OBJECT_AGGREGATE &&
+            node->define_stmt->n_defnames > 0) {
+            plan.created_aggregate = std::string(
+                plan::string_of(node->define_stmt->defnames[node->define_stmt->n_defnames - 1]));
+        }
         // Every shard holds the same rows of a reference table: one answer, not the sum.
         plan.reference = plan.scope == ShardScope::Broadcast && !plan.ddl && s.sharded.empty();
         if (plan.scope == ShardScope::First) {

@@ -110,6 +110,8 @@ public:
     // refused (its partial results cannot be combined). Null until the catalogue has been read.
     std::shared_ptr<const std::unordered_set<std::string>> user_aggregates() const;
     void set_user_aggregates(std::shared_ptr<const std::unordered_set<std::string>> aggregates);
+    // One more, known before the catalogue says so (CREATE AGGREGATE through pgrouter).
+    void add_user_aggregate(const std::string& name);
 
     // Read-your-writes in lsn mode: sessions announce the highest position they wait for, so the
     // prober polls replicas' replay positions fast while some replica has not reached it.

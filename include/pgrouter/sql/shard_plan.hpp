@@ -91,6 +91,9 @@ struct ShardPlan {
     // Broadcast of a write to reference tables: every shard holds the same rows, so the client
     // gets the first shard's answer (not the sum).
     bool reference = false;
+    // CREATE AGGREGATE: its name (lower case, unqualified). A read over every shard cannot merge
+    // a user aggregate: the session learns it at once rather than at the next catalogue read.
+    std::string created_aggregate;
     // First: the statement names a table (which then lives on the first shard). False for
     // statements that name none (SELECT 1, BEGIN, SET ...): those may run on any shard, e.g.
     // inside a transaction already on another shard.
