@@ -142,7 +142,8 @@ echo "demo: (d) sharding: a table made through pgrouter exists on every shard; r
 echo "      through pgrouter go to the shard of their key (user_id):"
 psql_sharded -q <<'EOF'
 CREATE TABLE accounts (user_id bigint PRIMARY KEY, name text NOT NULL, balance numeric NOT NULL);
-INSERT INTO accounts VALUES (1, 'alice', 100.00), (2, 'bob', 250.50), (3, 'carol', 75.25),
+INSERT INTO accounts (user_id, name, balance) VALUES (1, 'alice', 100.00), (2, 'bob', 250.50),
+    (3, 'carol', 75.25),
     (42, 'dave', 500.00), (1000, 'erin', 20.00);
 EOF
 

@@ -159,7 +159,8 @@ routing::SessionView ClientSession::session_view(const Request& request) {
 }
 
 bool ClientSession::accepts(const link::ServerLink& link, const Request& request) const {
-    if (sharding_ != nullptr && !link.explicit_tx && !link.tx().batch_open() &&
+    if (sharding_ != nullptr && transaction_mode_ && !pinned_ && !link.explicit_tx &&
+        !link.tx().batch_open() &&
         (request.type == wire::frontend::kQuery || request.type == wire::frontend::kParse ||
          request.type == wire::frontend::kBind)) {
         return false;  // a new unit outside a transaction picks its shard once this one is done

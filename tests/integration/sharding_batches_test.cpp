@@ -153,5 +153,22 @@ TEST_F(ShardingBatches, UserAggregateOverEveryShardIsRefusedAndWorksWithAKey) {
     EXPECT_EQ(sum.result.rows.at(0).at(1), "4");
 }
 
+TEST_F(ShardingBatches, PinnedSessionStaysOnItsShardAndRefusesTheOthers) {
+    // LISTEN pins the client to its server connection (on_session_state: pin), here on shard 0.
+    std::string on_zero = "1", on_one = "1";
+    for (int k = 1; k < 100; ++k) {
+        (default_shard_map().shard_of("accounts", std::to_string(k)) == 0 ? on_zero : on_one) =
+            std::to_string(k);
+    }
+    ASSERT_TRUE(exec_tagged(c(), "SELECT * FROM accounts WHERE user_id = " + on_zero).result.ok);
+    ASSERT_TRUE(exec_tagged(c(), "LISTEN sharding_test").result.ok);
+    const TaggedResult same = exec_tagged(c(), "SELECT * FROM accounts WHERE user_id = " + on_zero);
+    EXPECT_TRUE(same.result.ok) << same.result.message;
+    // Never a hang: the other shard is refused.
+    const TaggedResult other = exec_tagged(c(), "SELECT * FROM accounts WHERE user_id = " + on_one);
+    EXPECT_FALSE(other.result.ok);
+    EXPECT_EQ(other.result.sqlstate, "0A000") << other.result.message;
+}
+
 }  // namespace
 }  // namespace pgrouter::test
