@@ -450,10 +450,18 @@ awaitable<bool> ClientSession::handle_batch(const wire::DecodeResult& first,
                     first_statement_reads(data.subspan(batch + r.frame.bytes.size()), max_message);
                 if (sharding_ != nullptr) {
                     // The unit's shard (or every shard, or a refusal) before a link is attached.
-                    const ShardStep step =
-                        co_await route_unit(request, r.frame, data, batch, max_message);
-                    if (step.action == ShardStep::Action::Fail) {
-                        co_return false;
+                    ShardStep step = route_unit(request, r.frame, data, batch, max_message);
+                    if (step.action == ShardStep::Action::FanOut) {
+                        const bool ok =
+                            step.target.pair_shards.empty()
+                                ? co_await fan_out(step.target, data.subspan(batch), max_message,
+                                                   step.consumed)
+                                : co_await fan_out_pairs(step.target, data.subspan(batch),
+                                                         max_message, step.consumed);
+                        if (!ok) {
+                            co_return false;
+                        }
+                        step.action = ShardStep::Action::Done;
                     }
                     batch += step.consumed;
                     if (step.action == ShardStep::Action::Stop) {

@@ -2,6 +2,8 @@
 // shards (shard_call.hpp).
 #include "shard_call.hpp"
 
+#include <algorithm>
+
 #include "pgrouter/io/frame_io.hpp"
 #include "pgrouter/pool/backend_conn.hpp"
 #include "pgrouter/wire/message_type.hpp"
@@ -12,7 +14,7 @@
 namespace pgrouter::session::shard_io {
 namespace {
 
-constexpr std::size_t kShardReadChunk = 64 * 1024;
+constexpr std::size_t kShardReadMin = 4 * 1024;
 
 }  // namespace
 
@@ -27,17 +29,20 @@ awaitable<void> exchange(ShardCall& call) {
     co_await io::write_all(socket, call.out, ec);
     std::uint32_t seen = 0;
     std::size_t scanned = 0;
+    std::size_t had = call.in.size();
     bool stopped = false;
     while (!ec && seen < call.readies && !stopped) {
-        const std::size_t had = call.in.size();
-        call.in.resize(had + kShardReadChunk);
-        const std::size_t n =
-            co_await socket.async_read_some(asio::buffer(call.in.data() + had, kShardReadChunk),
-                                            asio::redirect_error(use_awaitable, ec));
-        call.in.resize(had + (ec ? 0 : n));
+        // Grows by doubling (resize() zero-fills: a small answer costs a small buffer).
+        if (call.in.size() - had < kShardReadMin) {
+            call.in.resize(std::max(had + kShardReadMin, call.in.size() * 2));
+        }
+        const std::size_t n = co_await socket.async_read_some(
+            asio::buffer(call.in.data() + had, call.in.size() - had),
+            asio::redirect_error(use_awaitable, ec));
+        had += ec ? 0 : n;
+        const std::span<const std::uint8_t> received(call.in.data(), had);
         for (;;) {
-            wire::DecodeResult r = wire::decode_frame(
-                std::span<const std::uint8_t>(call.in).subspan(scanned), SIZE_MAX);
+            wire::DecodeResult r = wire::decode_frame(received.subspan(scanned), SIZE_MAX);
             if (r.status != wire::DecodeStatus::Complete) {
                 break;
             }
@@ -51,6 +56,7 @@ awaitable<void> exchange(ShardCall& call) {
             }
         }
     }
+    call.in.resize(had);
     if (ec) {
         call.lost = true;
         call.failure = ec.message();

@@ -4,6 +4,8 @@
 // transaction on the shard it started on. What runs on every shard is fan_out.cpp.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "pgrouter/session/client_session.hpp"
 #include "pgrouter/sharding/shard_hash.hpp"
 #include "pgrouter/sharding/shard_key.hpp"
@@ -92,17 +94,66 @@ void ClientSession::switch_shard(std::size_t shard) {
     user_key_ = user_name_ + "@" + database_name_ + "#" + std::to_string(shard);
 }
 
-std::shared_ptr<const sql::ShardPlan> ClientSession::shard_plan(std::string_view text) {
-    auto it = shard_plans_.find(std::string(text));
-    if (it != shard_plans_.end()) {
-        return it->second;
+std::shared_ptr<const sql::ShardPlan> ClientSession::shard_plan(std::string_view text,
+                                                                std::vector<sql::KeyValue>* keys) {
+    // Plans are kept by literal shape: `WHERE user_id = 42` and `= 43` share one, their key
+    // values taken from each text's own literals (libpg_query parses a shape once per session).
+    sql::LiteralShape shape = sql::literal_shape(text);
+    if (auto it = shard_plans_.find(shape.key); it != shard_plans_.end()) {
+        const ShapePlan& cached = it->second;
+        if (keys != nullptr && !cached.literal_of.empty()) {
+            keys->clear();
+            for (std::size_t i = 0; i < cached.literal_of.size(); ++i) {
+                const int literal = cached.literal_of[i];
+                if (literal < 0) {
+                    keys->push_back(cached.plan->keys[i]);  // $n or NULL: the same in every text
+                    continue;
+                }
+                const sql::LiteralShape::Literal& value =
+                    shape.literals[static_cast<std::size_t>(literal)];
+                keys->push_back(
+                    {value.string ? sql::KeyValue::Kind::String : sql::KeyValue::Kind::Number,
+                     sql::literal_value(value), 0});
+            }
+        }
+        return cached.plan;
     }
     if (shard_plans_.size() >= kMaxShardPlans) {
         shard_plans_.clear();
     }
     auto plan =
         std::make_shared<const sql::ShardPlan>(sql::plan_shard_statement(text, sharding_->view()));
-    shard_plans_.emplace(std::string(text), plan);
+    ShapePlan entry{plan, {}};
+    bool shareable = shape.literals.empty();  // the shape is the text itself
+    if (!shareable &&
+        (plan->scope == sql::ShardScope::Keyed || plan->scope == sql::ShardScope::First ||
+         plan->scope == sql::ShardScope::AnyOne)) {
+        // Each key value must come from exactly one literal of this text.
+        shareable = true;
+        for (const sql::KeyValue& key : plan->keys) {
+            int found = -1;
+            if (key.kind == sql::KeyValue::Kind::Number ||
+                key.kind == sql::KeyValue::Kind::String) {
+                for (std::size_t i = 0; i < shape.literals.size(); ++i) {
+                    const auto& literal = shape.literals[i];
+                    const bool string = key.kind == sql::KeyValue::Kind::String;
+                    if (literal.string == string && sql::literal_value(literal) == key.text) {
+                        shareable = shareable && found < 0;
+                        found = static_cast<int>(i);
+                    }
+                }
+                shareable = shareable && found >= 0;
+            }
+            entry.literal_of.push_back(found);
+        }
+        if (std::none_of(entry.literal_of.begin(), entry.literal_of.end(),
+                         [](int literal) { return literal >= 0; })) {
+            entry.literal_of.clear();  // no key from a literal: the plan's own keys hold
+        }
+    }
+    if (shareable) {
+        shard_plans_.emplace(std::move(shape.key), entry);
+    }
     return plan;
 }
 
@@ -122,7 +173,16 @@ ShardTarget ClientSession::statement_target(std::string_view text, const wire::F
     if (session_shard_) {
         return one(*session_shard_);
     }
-    std::shared_ptr<const sql::ShardPlan> plan = shard_plan(text);
+    std::vector<sql::KeyValue> keyed;  // the key values of this text (from its own literals)
+    std::shared_ptr<const sql::ShardPlan> plan;
+    if (prepared != nullptr && prepared->shard_plan != nullptr) {
+        plan = prepared->shard_plan;  // planned once per prepared statement
+    } else {
+        plan = shard_plan(text, &keyed);
+        if (prepared != nullptr && keyed.empty()) {
+            prepared->shard_plan = plan;  // its own keys are this statement's
+        }
+    }
     const config::ShardingConfig& config = sharding_->database->sharding;
     auto shard_of_key = [&](const sharding::KeyParse& parsed) -> std::optional<std::size_t> {
         if (!parsed.ok()) {
@@ -168,8 +228,9 @@ ShardTarget ClientSession::statement_target(std::string_view text, const wire::F
         }
     }
     const config::ShardKeyType type = sharding_->key_type(plan->table);
-    const std::vector<sql::KeyValue>& values =
-        plan->scope == sql::ShardScope::Split ? plan->rows : plan->keys;
+    const std::vector<sql::KeyValue>& values = plan->scope == sql::ShardScope::Split ? plan->rows
+                                               : keyed.empty()                       ? plan->keys
+                                                                                     : keyed;
     std::optional<std::size_t> found;
     bool several = false;
     std::vector<std::size_t> row_shards;
@@ -241,6 +302,11 @@ ShardTarget ClientSession::statement_target(std::string_view text, const wire::F
         if (plan->writes) {
             return refusal("a write whose shard key values fall on different shards");
         }
+        // Every shard, merged: planned now (a rewrite this statement needs only when its keys
+        // fall on several shards).
+        sql::ShardingView view = sharding_->view();
+        view.keyed_fallback = true;
+        plan = std::make_shared<const sql::ShardPlan>(sql::plan_shard_statement(text, view));
         if (plan->shard_sql.empty() && !plan->refusal.empty()) {
             return refusal(plan->refusal + " is not supported across shards");
         }
@@ -519,28 +585,27 @@ void ClientSession::end_prepare_only_batch(char type) {
     link->tx().on_client_message(wire::frontend::kSync);
 }
 
-awaitable<ClientSession::ShardStep> ClientSession::route_unit(const Request& request,
-                                                              const wire::Frame& frame,
-                                                              std::span<const std::uint8_t> data,
-                                                              std::size_t at,
-                                                              std::size_t max_message) {
+ClientSession::ShardStep ClientSession::route_unit(const Request& request, const wire::Frame& frame,
+                                                   std::span<const std::uint8_t> data,
+                                                   std::size_t at, std::size_t max_message) {
+    // Not a coroutine: a frame per unit would cost the keyed path more than the routing itself.
     ShardStep step;
     step.action = ShardStep::Action::Done;
     if (answer_unit_locally(request, data.subspan(at), max_message, step.consumed)) {
-        co_return step;
+        return step;
     }
     bool complete = true;
-    ShardTarget target =
-        unit_target(frame, data.subspan(at + frame.bytes.size()), max_message, complete);
+    step.target = unit_target(frame, data.subspan(at + frame.bytes.size()), max_message, complete);
+    const ShardTarget& target = step.target;
     if (!complete && data.size() < kUnitLookahead) {
         unit_incomplete_ = true;  // serve() reads the rest of the unit first
         step.action = ShardStep::Action::Stop;
-        co_return step;
+        return step;
     }
     if (target.kind == ShardTarget::Kind::Refuse) {
         refuse(request, wire::sqlstate::kFeatureNotSupported, "pgrouter: " + target.message);
         step.consumed = frame.bytes.size();
-        co_return step;
+        return step;
     }
     if (target.kind == ShardTarget::Kind::All && target.plan->scope == sql::ShardScope::Split &&
         target.plan->rows.empty()) {
@@ -549,27 +614,21 @@ awaitable<ClientSession::ShardStep> ClientSession::route_unit(const Request& req
             refuse(request, wire::sqlstate::kFeatureNotSupported,
                    "pgrouter: COPY into a sharded table through the extended protocol is not "
                    "supported across shards");
-            co_return step;
+            return step;
         }
         copy_split_query_.assign(request.text);  // copy_in_split() takes over after the batch
         step.action = ShardStep::Action::Stop;
-        co_return step;
+        return step;
     }
     if (target.kind == ShardTarget::Kind::All) {
-        const bool ok =
-            target.pair_shards.empty()
-                ? co_await fan_out(target, data.subspan(at), max_message, step.consumed)
-                : co_await fan_out_pairs(target, data.subspan(at), max_message, step.consumed);
-        if (!ok) {
-            step.action = ShardStep::Action::Fail;
-        }
-        co_return step;
+        step.action = ShardStep::Action::FanOut;  // handle_batch() awaits it
+        return step;
     }
     if (target.kind == ShardTarget::Kind::One) {
         switch_shard(target.shard);
     }
     step.action = ShardStep::Action::Attach;
-    co_return step;
+    return step;
 }
 
 }  // namespace pgrouter::session

@@ -311,7 +311,7 @@ ShardPlan plan_select(Statement& s, PgQuery__SelectStmt* select) {
     if (all_pinned(s)) {
         ShardPlan plan = keyed(s);
         plan.writes = facts.locking_clause;
-        if (!plan.writes && select != nullptr) {
+        if (!plan.writes && select != nullptr && s.view->keyed_fallback) {
             // For when the keys fall on several shards (see ShardPlan::refusal).
             ShardPlan scatter;
             plan.refusal = plan::plan_scatter(s, *select, scatter);

@@ -149,7 +149,9 @@ inline std::string outcome(const ExecResult& r) {
 // One value of the result, or "<outcome>" when there is none (so a comparison fails readably).
 inline std::string cell(const ExecResult& r, std::size_t row = 0, std::size_t col = 0) {
     if (!r.ok || r.rows.size() <= row || r.rows[row].size() <= col || !r.rows[row][col]) {
-        return "<" + outcome(r) + ">";
+        std::string text = "<";  // appended: GCC 12's -Wrestrict misreads "<" + std::string
+        text.append(outcome(r)).append(">");
+        return text;
     }
     return *r.rows[row][col];
 }

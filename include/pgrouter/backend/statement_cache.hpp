@@ -6,10 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "pgrouter/sql/shard_plan.hpp"
 
 namespace pgrouter::backend {
 
@@ -24,6 +27,8 @@ struct PreparedStatement {
     std::uint8_t route_access = 1;
     std::uint8_t route_cause = 1;
     bool may_modify = true;
+    // A sharded database: how the statement runs on the shards, planned at its first Bind.
+    mutable std::shared_ptr<const sql::ShardPlan> shard_plan;
 };
 
 // Server statement names prepared on one server connection, least recently used first out.

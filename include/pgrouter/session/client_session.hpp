@@ -139,18 +139,22 @@ private:
     // shard_step.cpp: which shard a unit of work goes to (sharded databases only)
     void init_sharding();
     // handle_batch(), nothing attached: the shard of the unit starting at data[at] (switched to,
-    // then Attach), or the unit handled here (Done: answered, refused or run on every shard;
-    // Stop: the batch stops, for the rest of the unit or for copy_in_split()).
+    // then Attach), the unit handled here (Done: answered or refused; Stop: the batch stops, for
+    // the rest of the unit or for copy_in_split()), or FanOut: `target` runs on several shards.
     struct ShardStep {
-        enum class Action : std::uint8_t { Attach, Done, Stop, Fail };
+        enum class Action : std::uint8_t { Attach, Done, Stop, FanOut };
         Action action = Action::Attach;
         std::size_t consumed = 0;  // bytes of data handled, from `at`
+        ShardTarget target;
     };
-    awaitable<ShardStep> route_unit(const Request& request, const wire::Frame& frame,
-                                    std::span<const std::uint8_t> data, std::size_t at,
-                                    std::size_t max_message);
-    // The plan of a statement text (parsed once per text for this session).
-    std::shared_ptr<const sql::ShardPlan> shard_plan(std::string_view text);
+    ShardStep route_unit(const Request& request, const wire::Frame& frame,
+                         std::span<const std::uint8_t> data, std::size_t at,
+                         std::size_t max_message);
+    // The plan of a statement text (parsed once per literal shape for this session); `keys`, when
+    // given, gets the key values of this very text if they differ from the plan's own (a plan
+    // shared by texts of one shape with other literals).
+    std::shared_ptr<const sql::ShardPlan> shard_plan(std::string_view text,
+                                                     std::vector<sql::KeyValue>* keys = nullptr);
     // Where a statement goes, its Bind (parameters) when it has one.
     ShardTarget statement_target(std::string_view text, const wire::Frame* bind,
                                  const PreparedStatement* prepared,
@@ -328,7 +332,13 @@ private:
     std::string session_shard_key_;             // SET pgrouter.shard_key
     std::string unnamed_query_;                 // the last unnamed Parse's text
     std::vector<std::uint8_t> unnamed_types_;   // and its parameter types
-    std::unordered_map<std::string, std::shared_ptr<const sql::ShardPlan>> shard_plans_;
+    struct ShapePlan {
+        std::shared_ptr<const sql::ShardPlan> plan;
+        // Per plan key: the index of the literal it was read from (-1: a parameter or NULL);
+        // empty when no key comes from a literal.
+        std::vector<int> literal_of;
+    };
+    std::unordered_map<std::string, ShapePlan> shard_plans_;  // by sql::LiteralShape key
     bool unit_incomplete_ = false;  // handle_batch() stopped for the rest of a unit
     bool batch_bound_ = false;      // the current extended-protocol batch has a Bind/Execute
     std::string copy_split_query_;  // a COPY FROM STDIN to split, taken over by copy_in_split()

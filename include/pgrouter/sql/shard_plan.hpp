@@ -124,11 +124,30 @@ struct ShardingView {
     std::span<const ShardedTableKey> tables;        // sharded tables and their key columns
     std::span<const std::string> reference_tables;  // lower case
     bool cross_shard_writes_all = false;            // cross_shard_writes: all
+    // Keyed reads: also plan how to run them on every shard (shard_sql, merge, refusal), for
+    // when their keys fall on several shards. Costs a rewrite and a deparse: asked for only then.
+    bool keyed_fallback = false;
 };
 
 // Plans `sql` (one statement; several statements in one Query are Refused unless they touch no
 // sharded or reference table).
 [[nodiscard]] ShardPlan plan_shard_statement(std::string_view sql, const ShardingView& view);
+
+// The statement with its integer and plain string literals taken out: two texts with the same
+// `key` differ only in those literals' values. The shard planner reads nothing from a literal
+// but the shard key values, so a plan that embeds no literal text (one shard, First, AnyOne)
+// serves every text of the same shape once its key values are taken from `literals`.
+struct LiteralShape {
+    std::string key;
+    struct Literal {
+        bool string = false;   // '...' (value unescaped), else an unsigned integer
+        std::string_view raw;  // as written (a string without its quotes, '' still doubled)
+    };
+    std::vector<Literal> literals;
+};
+[[nodiscard]] LiteralShape literal_shape(std::string_view sql);
+// A literal's value (a string's '' as ').
+[[nodiscard]] std::string literal_value(const LiteralShape::Literal& literal);
 
 // Split: the INSERT text with only the VALUES rows listed in `rows` (0-based, in order), for one
 // shard. Empty when `sql` is not an INSERT ... VALUES.

@@ -121,13 +121,13 @@ TEST_F(Understand, HeadOfAStreamedQueryIsNotParsed) {
 
 TEST_F(Understand, DescribeAndCloseOfAStatementFindIt) {
     prepare("s1", "SELECT 1");
-    Request describe = understand_bytes(msg('D', "S" + cstr("s1")));
+    Request describe = understand_bytes(msg('D', std::string("S") + cstr("s1")));
     EXPECT_EQ(describe.target, 'S');
     EXPECT_NE(describe.prepared, nullptr);
-    Request portal = understand_bytes(msg('D', "P" + cstr("")));
+    Request portal = understand_bytes(msg('D', std::string("P") + cstr("")));
     EXPECT_EQ(portal.target, 'P');
     EXPECT_EQ(portal.prepared, nullptr);
-    Request close = understand_bytes(msg('C', "S" + cstr("s1")));
+    Request close = understand_bytes(msg('C', std::string("S") + cstr("s1")));
     EXPECT_EQ(close.target, 'S');
     EXPECT_EQ(close.name, "s1");
 }
@@ -136,7 +136,7 @@ TEST_F(Understand, MalformedAndUnknownMessagesAreInvalid) {
     EXPECT_FALSE(understand_bytes(msg('Q', "no terminator")).valid);
     EXPECT_FALSE(understand_bytes(msg('P', cstr("s"))).valid);
     EXPECT_FALSE(understand_bytes(msg('B', "x")).valid);
-    EXPECT_FALSE(understand_bytes(msg('D', "X" + cstr("s"))).valid);
+    EXPECT_FALSE(understand_bytes(msg('D', std::string("X") + cstr("s"))).valid);
     EXPECT_FALSE(understand_bytes(msg('Z', "I")).valid);  // a backend message type
     EXPECT_TRUE(understand_bytes(msg('S', "")).valid);
     EXPECT_TRUE(understand_bytes(msg('d', "row\n")).valid);

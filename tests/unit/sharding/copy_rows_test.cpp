@@ -24,8 +24,9 @@ std::span<const std::uint8_t> span_of(const std::string& s) {
 
 void take(const std::vector<CopyRows::Row>& rows, std::vector<Seen>& out) {
     for (const auto& row : rows) {
-        out.push_back({std::string(reinterpret_cast<const char*>(row.bytes.data()), row.bytes.size()),
-                       row.key, row.header, row.end_marker, row.missing});
+        out.push_back(
+            {std::string(reinterpret_cast<const char*>(row.bytes.data()), row.bytes.size()),
+             row.key, row.header, row.end_marker, row.missing});
     }
 }
 
@@ -42,7 +43,9 @@ std::vector<Seen> read_all(const sql::CopyFrom& format, std::size_t key, const s
     return out;
 }
 
-sql::CopyFrom text_format() { return sql::CopyFrom{}; }
+sql::CopyFrom text_format() {
+    return sql::CopyFrom{};
+}
 
 sql::CopyFrom csv_format() {
     sql::CopyFrom f;
@@ -64,11 +67,12 @@ TEST(CopyRows, TextRowsCutAnywhereComeOutWhole) {
 }
 
 TEST(CopyRows, TextKeyInAnyColumnWithEscapesAndNull) {
-    const std::string data = "x\tone\\ttab\n"
-                             "y\t\\N\n"
-                             "z\tback\\\\slash\\x41\\101\n"
-                             "w\n"
-                             "v\tlast";
+    const std::string data =
+        "x\tone\\ttab\n"
+        "y\t\\N\n"
+        "z\tback\\\\slash\\x41\\101\n"
+        "w\n"
+        "v\tlast";
     const auto rows = read_all(text_format(), 1, data, 3);
     ASSERT_EQ(rows.size(), 5u);
     EXPECT_EQ(rows[0].key, "one\ttab");
@@ -94,11 +98,12 @@ TEST(CopyRows, TextEndMarker) {
 TEST(CopyRows, CsvQuotedNewlinesDelimitersAndQuotes) {
     sql::CopyFrom f = csv_format();
     f.header = true;
-    const std::string data = "id,body\n"
-                             "7,\"multi\nline, with comma\"\n"
-                             "\"8\",\"say \"\"hi\"\"\"\n"
-                             ",empty key is NULL\n"
-                             "\"\",quoted empty is not NULL\n";
+    const std::string data =
+        "id,body\n"
+        "7,\"multi\nline, with comma\"\n"
+        "\"8\",\"say \"\"hi\"\"\"\n"
+        ",empty key is NULL\n"
+        "\"\",quoted empty is not NULL\n";
     for (std::size_t piece : {1u, 4u, 1000u}) {
         const auto rows = read_all(f, 0, data, piece);
         ASSERT_EQ(rows.size(), 5u) << piece;

@@ -14,11 +14,12 @@ namespace {
 const std::vector<ShardedTableKey> kTables = {{"accounts", "user_id"}, {"orders", "user_id"}};
 const std::vector<std::string> kReference = {"countries"};
 
-ShardPlan plan(const std::string& sql, bool writes_all = false) {
+ShardPlan plan(const std::string& sql, bool writes_all = false, bool keyed_fallback = false) {
     ShardingView view;
     view.tables = kTables;
     view.reference_tables = kReference;
     view.cross_shard_writes_all = writes_all;
+    view.keyed_fallback = keyed_fallback;
     return plan_shard_statement(sql, view);
 }
 
@@ -263,8 +264,9 @@ TEST(ShardPlan, PinnedReadIsKeyed) {
     EXPECT_FALSE(p.writes);
     EXPECT_EQ(p.table, "accounts");
     EXPECT_EQ(p.keys, std::vector<KeyValue>{num("5")});
-    // Ready in case the keys fall on several shards.
-    EXPECT_EQ(p.shard_sql, "SELECT * FROM accounts WHERE user_id = 5");
+    EXPECT_TRUE(p.shard_sql.empty());  // planned only when asked for (keys on several shards)
+    ShardPlan fallback = plan("SELECT * FROM accounts WHERE user_id = 5", false, true);
+    EXPECT_EQ(fallback.shard_sql, "SELECT * FROM accounts WHERE user_id = 5");
 }
 
 TEST(ShardPlan, JoinPinnedOnBothTablesIsKeyed) {
@@ -277,7 +279,8 @@ TEST(ShardPlan, JoinPinnedOnBothTablesIsKeyed) {
 }
 
 TEST(ShardPlan, KeyedReadThatCannotMergeSaysWhy) {
-    ShardPlan p = plan("SELECT string_agg(name, ',') FROM accounts WHERE user_id IN (1, 2)");
+    ShardPlan p =
+        plan("SELECT string_agg(name, ',') FROM accounts WHERE user_id IN (1, 2)", false, true);
     EXPECT_EQ(p.scope, ShardScope::Keyed);
     EXPECT_TRUE(p.shard_sql.empty());
     EXPECT_NE(p.refusal.find("string_agg"), std::string::npos);
