@@ -25,8 +25,9 @@ from measure import (
 from report import render_report
 from services import (
     BenchError, Processes, Target, check_target, chown_pg, kBenchPassword, kClkTck, kMaxClientConn,
-    kPgBin, kPgSettings, kPoolSize, kRepo, kTrustUser, log, setup_database, start_pgbouncer,
-    start_pgrouter, start_postgres, start_topology, stop_topology,
+    kPgBin, kPgSettings, kPoolSize, kRepo, kShardNodes, kTrustUser, log, setup_database,
+    setup_sharding, start_pgbouncer, start_pgrouter, start_postgres, start_topology,
+    stop_replicas, stop_topology,
 )
 
 kWantedNoFile = 65536
@@ -75,6 +76,13 @@ kScripts = {
     "update.sql": "\\set aid random(1, {accounts})\n"
                   "\\set delta random(-5000, 5000)\n"
                   "UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;\n",
+    # Sharding (s*): table accounts of {rows} rows (--shard-rows), keyed by user_id.
+    "shard_read.sql": "\\set k random(1, {rows})\n"
+                      "SELECT abalance FROM accounts WHERE user_id = :k;\n",
+    "shard_update.sql": "\\set k random(1, {rows})\n"
+                        "\\set delta random(-5000, 5000)\n"
+                        "UPDATE accounts SET abalance = abalance + :delta WHERE user_id = :k;\n",
+    "shard_scatter.sql": "SELECT count(*), sum(balance) FROM accounts;\n",
 }
 
 # Targets on the primary + 2 replicas: the same pgrouter binary with the replicas (routing on,
@@ -87,6 +95,16 @@ kTopologyLabels = {
     kUnrouted: "pgrouter unrouted",
     kBouncer: "PgBouncer (primary)",
 }
+# Targets of the sharding scenarios: the same pgrouter binary with database bench sharded over
+# shard0 + shard1 (primaries only: no replica, so no routing inside a shard), and with bench on the
+# main primary alone (no replicas: every statement to it).
+kSharded, kUnsharded = "pgrouter-sharded", "pgrouter-unsharded"
+kTopologyLabels.update({
+    kSharded: "pgrouter sharded (2 shards)",
+    kUnsharded: "pgrouter unsharded (1 server)",
+})
+kShardTargets = (kSharded, kUnsharded)
+kShardArgs = ["-n", *k16Clients]  # -n: no pgbench tables on the shards to VACUUM
 
 SCENARIOS = [
     Scenario("a", "select-only, simple protocol", ["-S", "-M", "simple", *k16Clients]),
@@ -159,6 +177,46 @@ SCENARIOS = [
         "r7", "select-only, prepared statements, fixed 8,000 tps, routed vs unrouted",
         ["-S", "-M", "prepared", "-R", "8000", *k16Clients],
         group="topology", targets=(kRouted, kUnrouted), default=False,
+    ),
+    # Issue 8: sharding over shard0 + shard1 (scripts/local_topology.sh) vs the same statements on
+    # one server, opt-in. Keyed statements go to one shard; the aggregate goes to both and is
+    # merged by pgrouter (vs passed through from one server).
+    Scenario(
+        "s1", "keyed point read, simple protocol, sharded vs unsharded",
+        ["-M", "simple", *kShardArgs], group="sharding", targets=kShardTargets, default=False,
+        scripts=(("shard_read.sql", 1),),
+    ),
+    Scenario(
+        "s2", "keyed point read, prepared statements (key as a Bind parameter), sharded vs "
+        "unsharded", ["-M", "prepared", *kShardArgs], group="sharding", targets=kShardTargets,
+        default=False, scripts=(("shard_read.sql", 1),),
+    ),
+    Scenario(
+        "s3", "keyed point write (UPDATE), simple protocol, sharded vs unsharded",
+        ["-M", "simple", *kShardArgs], group="sharding", targets=kShardTargets, default=False,
+        scripts=(("shard_update.sql", 1),),
+    ),
+    Scenario(
+        "s4", "keyed point write (UPDATE), prepared statements, sharded vs unsharded",
+        ["-M", "prepared", *kShardArgs], group="sharding", targets=kShardTargets, default=False,
+        scripts=(("shard_update.sql", 1),),
+    ),
+    Scenario(
+        "s5", "scatter-gather aggregate (count, sum over all rows), sharded vs unsharded",
+        ["-M", "simple", *kShardArgs], group="sharding", targets=kShardTargets, default=False,
+        scripts=(("shard_scatter.sql", 1),),
+    ),
+    # s1, s2 at a fixed rate both targets sustain (as r6, r7: CPU per transaction rises when TPS
+    # falls, so at full speed a slower target also looks costlier).
+    Scenario(
+        "s6", "keyed point read, simple protocol, fixed 3,000 tps, sharded vs unsharded",
+        ["-M", "simple", "-R", "3000", *kShardArgs], group="sharding", targets=kShardTargets,
+        default=False, scripts=(("shard_read.sql", 1),),
+    ),
+    Scenario(
+        "s7", "keyed point read, prepared statements, fixed 3,000 tps, sharded vs unsharded",
+        ["-M", "prepared", "-R", "3000", *kShardArgs], group="sharding", targets=kShardTargets,
+        default=False, scripts=(("shard_read.sql", 1),),
     ),
 ]
 
@@ -269,12 +327,15 @@ def parse_args():
                    help="a second pgrouter binary measured in the same rounds, as "
                         "\"pgrouter (before)\" (e.g. a build of the last commit)")
     p.add_argument("--scenarios", default=",".join(s.key for s in SCENARIOS if s.default),
-                   help="comma-separated keys; 'f' (-M prepared) and r1-r7 (routing over a "
-                        "primary + 2 replicas) are opt-in")
+                   help="comma-separated keys; 'f' (-M prepared), r1-r7 (routing over a "
+                        "primary + 2 replicas) and s1-s7 (sharding over 2 shards) are opt-in")
+    p.add_argument("--shard-rows", type=int, default=100000,
+                   help="rows of table accounts in the s* scenarios (keys 1..N)")
     p.add_argument("--scale", type=int, default=10, help="pgbench -i scale factor")
     p.add_argument("--topology-port", type=int, default=0,
-                   help="BASE_PORT of the r* scenarios' primary (replicas on +1, +2); "
-                        "0 = three free ports found at start")
+                   help="BASE_PORT of scripts/local_topology.sh (r*, s*): the primary, its "
+                        "replicas on +1, +2, shard0 +3, shard0r +4, shard1 +5; 0 = six free "
+                        "ports found at start")
     p.add_argument("--idle-clients", type=int, default=10000,
                    help="idle clients of each kind per pooler; 0 skips the memory test")
     p.add_argument("--idle-kinds", default=",".join(IDLE_KINDS),
@@ -332,11 +393,11 @@ def start_variants(procs, work, variants, pg_port, auth, secret, prefix):
     ]
 
 
-def write_scripts(work, scale, scenarios):
-    for name in {name for sc in scenarios for name, _ in sc.scripts}:
+def write_scripts(work, scale, scenarios, rows):
+    for name in kScripts:  # all of them: the sharding warm-up reads shard_read.sql
         path = os.path.join(work, name)
         with open(path, "w") as f:
-            f.write(kScripts[name].format(accounts=100000 * scale))
+            f.write(kScripts[name].format(accounts=100000 * scale, rows=rows))
         os.chmod(path, 0o644)
     for sc in scenarios:
         sc.script_dir = work
@@ -365,6 +426,20 @@ def start_topology_targets(procs, work, variant, topo, wanted):
     return [start() for key, start in starts.items() if key in wanted]
 
 
+def start_sharding_targets(procs, work, variant, topo):
+    """kSharded and kUnsharded: the binary under test (its first --pgrouter-workers value) with
+    database bench sharded over shard0 + shard1, and on the main primary alone."""
+    common = dict(binary=variant["binary"], pg_port=topo.primary, auth="scram",
+                  secret=kBenchPassword, workers=variant["workers"])
+    return [
+        start_pgrouter(procs, work, "shard-sharded", key=kSharded,
+                       label=kTopologyLabels[kSharded],
+                       shards=[topo.ports[n] for n in kShardNodes], **common),
+        start_pgrouter(procs, work, "shard-unsharded", key=kUnsharded,
+                       label=kTopologyLabels[kUnsharded], **common),
+    ]
+
+
 def relabel(target, key):
     target.key, target.label = key, kTopologyLabels[key]
     return target
@@ -373,10 +448,15 @@ def relabel(target, key):
 def run_on_topology(topo, target, scenario, duration, round_no, running):
     """One pgbench run plus what each server did meanwhile (PostgreSQL's statistics, read after
     they have settled: see kStatsSettleSeconds)."""
-    before = server_counters(topo)
+    if scenario.group == "sharding":
+        counters = lambda: server_counters(topo, "accounts", ("primary", *kShardNodes))
+    else:
+        counters = lambda: server_counters(topo, "pgbench_accounts",
+                                           ("primary", "replica1", "replica2"))
+    before = counters()
     record = run_pgbench(target, scenario, duration, round_no, running)
     time.sleep(kStatsSettleSeconds)
-    after = server_counters(topo)
+    after = counters()
     only_writes = [name for name, _ in scenario.scripts] == [scenario.write_script]
     record.update(server_work(before, after, record, scenario.write_script, only_writes))
     return record
@@ -493,7 +573,8 @@ def main():
     topology = None
     try:
         log(f"work dir {work}; open-file limit {meta['nofile']}")
-        single = args.idle_clients > 0 or any(sc.group != "topology" for sc in args.scenario_list)
+        nodes = ("topology", "sharding")
+        single = args.idle_clients > 0 or any(sc.group not in nodes for sc in args.scenario_list)
         if single:
             pg_port, _ = start_postgres(procs, work)
             verifier = setup_database(work, pg_port, args.scale)
@@ -503,24 +584,33 @@ def main():
                 start_pgbouncer(procs, work, "pgbouncer", pg_port, "scram", secret),
                 *start_variants(procs, work, variants, pg_port, "scram", secret, "scram"),
             ]
-        if any(sc.auth == "trust" and sc.group != "topology" for sc in args.scenario_list):
+        if any(sc.auth == "trust" and sc.group not in nodes for sc in args.scenario_list):
             targets["trust"] = [
                 Target("direct", "direct", pg_port, user=kTrustUser),
                 start_pgbouncer(procs, work, "pgbouncer-trust", pg_port, "trust", ""),
                 *start_variants(procs, work, variants, pg_port, "trust", "", "trust"),
             ]
-        if any(sc.group == "topology" for sc in args.scenario_list):
+        if any(sc.group in nodes for sc in args.scenario_list):
             # Set before the start so that a half-started topology is stopped too.
             topology = os.path.join(work, "topology")
             topo, _ = start_topology(work, args.scale, args.topology_port)
             meta["topology_ports"] = topo.ports
-            write_scripts(work, args.scale, args.scenario_list)
+            write_scripts(work, args.scale, args.scenario_list, args.shard_rows)
+        if any(sc.group == "topology" for sc in args.scenario_list):
             wanted = {k for sc in args.scenario_list if sc.group == "topology" for k in sc.targets}
             targets["topology"] = start_topology_targets(procs, work, variants[0], topo, wanted)
+        if any(sc.group == "sharding" for sc in args.scenario_list):
+            meta["shard_rows"] = setup_sharding(procs, work, topo, args.shard_rows,
+                                                variants[0]["binary"])
+            if not any(sc.group == "topology" for sc in args.scenario_list):
+                stop_replicas(topo)
+                meta["replicas_stopped"] = True
+            targets["sharding"] = start_sharding_targets(procs, work, variants[0], topo)
         for auth, group in targets.items():
             for t in group:
                 if not t.unavailable:
-                    t.unavailable = check_target(t)
+                    t.unavailable = check_target(t) if auth != "sharding" else check_target(
+                        t, "SELECT count(*) FROM accounts")
                     if t.unavailable and t.proc:
                         procs.stop(t.proc)
                 if t.unavailable:
@@ -531,7 +621,12 @@ def main():
             for t in live.get("scram", []) + live.get("topology", []):
                 log(f"warm-up {t.label} ({args.warmup}s)")
                 run_pgbench(t, warm, args.warmup, 0, running)
-            if "topology" in live:
+            warm = Scenario("warmup", "warm-up", kShardArgs, scripts=(("shard_read.sql", 1),))
+            warm.script_dir = work
+            for t in live.get("sharding", []):
+                log(f"warm-up {t.label} ({args.warmup}s)")
+                run_pgbench(t, warm, args.warmup, 0, running)
+            if "topology" in live or "sharding" in live:
                 time.sleep(kStatsSettleSeconds)  # the warm-ups' statistics out of round 1's
 
         for round_no in range(1, args.rounds + 1):
@@ -541,7 +636,7 @@ def main():
                         continue
                     if sc.targets and t.key not in sc.targets:
                         continue
-                    if sc.group == "topology":
+                    if sc.group in nodes:
                         record = run_on_topology(topo, t, sc, args.duration, round_no, running)
                     else:
                         record = run_pgbench(t, sc, args.duration, round_no, running)

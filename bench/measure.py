@@ -168,7 +168,7 @@ def run_pgbench(target, scenario, duration, round_no, running):
     return record
 
 
-def server_counters(topology):
+def server_counters(topology, table="pgbench_accounts", nodes=None):
     """Per node: (transactions committed in the bench database, scans of pgbench_accounts). Every
     statement of the routing scenarios reads or updates one pgbench_accounts row by index, so the
     scans count the statements each server ran; health probes and the LSN mode's
@@ -176,9 +176,11 @@ def server_counters(topology):
     these counters for its own read-only sessions."""
     sql = ("SELECT d.xact_commit, coalesce(t.idx_scan, 0) + coalesce(t.seq_scan, 0) "
            "FROM pg_stat_database d LEFT JOIN pg_stat_user_tables t "
-           "ON t.relname = 'pgbench_accounts' WHERE d.datname = current_database()")
+           f"ON t.relname = '{table}' WHERE d.datname = current_database()")
     counters = {}
     for name, port in topology.ports.items():
+        if nodes is not None and name not in nodes:
+            continue
         xacts, scans = psql_admin(topology.dir, port, sql, db=kBenchDb).strip().split("|")
         counters[name] = (int(xacts), int(scans))
     return counters
@@ -194,7 +196,7 @@ def server_work(before, after, record, write_script, only_writes):
     writes = (record.get("script_tx") or {}).get(write_script)
     if writes is None and only_writes:
         writes = record.get("transactions")
-    if writes:
+    if writes and "primary" in xacts:
         out["writes"] = writes
         # Transactions on the primary that touched no pgbench_accounts row, per write: the LSN
         # mode's hidden position query (plus ~1/s of health probes and pgbench's start-up VACUUMs).

@@ -256,6 +256,50 @@ def routing_section(scenarios, summary, runs, labels):
     return out
 
 
+kSharded = "pgrouter-sharded"
+kUnsharded = "pgrouter-unsharded"
+kShardCountNodes = ("primary", "shard0", "shard1")
+
+
+def sharding_section(scenarios, summary, runs, labels):
+    out = ["## Sharding over 2 shards vs one server (median)\n"]
+    out.append("The same pgrouter binary with database bench sharded over shard0 + shard1 "
+               "(xxh3, 1024 slots, 0-511 / 512-1023, key accounts.user_id; shard primaries only, "
+               "no replica in the config) and with bench on the main primary alone (unsharded: "
+               "every row there, no replicas in the config). CPU = pgrouter's utime+stime per "
+               "transaction, all threads (the health prober included). \"/ unsharded\" = ratio "
+               "of the medians; \"per round\" = the ratio within each round. Statements per "
+               "server: scans of table accounts (index scans for keyed statements, a sequential "
+               "scan per shard for the aggregate) from pg_stat_user_tables, summed over the "
+               "rounds.\n")
+    out += table_head(["Scenario", "Target", "TPS", "CPU µs/tx", "CPU µs/tx after logins",
+                       "CPU / unsharded", "per round", "TPS / unsharded",
+                       "accounts scans on primary", "on shard0", "on shard1"])
+    for sc in scenarios:
+        for key in sc.targets:
+            s = summary.get((sc.key, key))
+            if not s:
+                continue
+            base = key == kUnsharded
+            counts = s.get("server_statements") or {}
+            nodes = ([fmt(counts.get(n, 0)) for n in kShardCountNodes]
+                     if counts and not s["unavailable"] else ["—"] * len(kShardCountNodes))
+            out.append(row([
+                f"({sc.key}) {sc.title}", labels.get(key, key),
+                cell(summary, sc, key, "tps", 0),
+                cell(summary, sc, key, "cpu_us_per_tx", 1),
+                cell(summary, sc, key, "cpu_us_per_tx_after_login", 1),
+                "—" if base else ratio(value(summary, sc, key, "cpu_us_per_tx"),
+                                       value(summary, sc, kUnsharded, "cpu_us_per_tx")),
+                "—" if base else paired(runs, sc, "cpu_us_per_tx", key, kUnsharded),
+                "—" if base else ratio(value(summary, sc, key, "tps"),
+                                       value(summary, sc, kUnsharded, "tps")),
+                *nodes,
+            ]))
+    out.append("")
+    return out
+
+
 def lsn_section(scenarios, summary, runs, labels):
     writing = [sc for sc in scenarios if sc.write_script]
     if not writing:
@@ -353,10 +397,13 @@ def failures_section(scenarios, summary, labels):
 
 
 def spread(record):
+    """Statements per node: primary / replica1 / replica2, or primary / shard0 / shard1 for the
+    sharding scenarios (the nodes the run's counters were read from)."""
     counts = record.get("server_statements")
     if not counts:
         return "—"
-    return " / ".join(fmt(counts.get(n)) for n in kNodes)
+    nodes = kShardCountNodes if "shard0" in counts else kNodes
+    return " / ".join(fmt(counts.get(n)) for n in nodes)
 
 
 def every_run_section(runs, labels):
@@ -366,7 +413,7 @@ def every_run_section(runs, labels):
                "CPU.\n")
     out.append("| Round | Scenario | Target | TPS | Latency (ms) | Transactions | Pooler CPU (s) | "
                "µs/tx | µs/tx after logins | login s | login CPU s | pgbench µs/tx | Load 1m | "
-               "Statements primary / replica1 / replica2 | Status |")
+               "Statements primary / replica1 / replica2 (s*: primary / shard0 / shard1) | Status |")
     out.append("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in runs:
         status = "ok" if r["ok"] else "FAILED"
@@ -398,7 +445,7 @@ def setup_section(meta, variants, idle):
     settings = ", ".join(f"{k} = {val}" for k, val in meta["pg_settings"].items())
     out.append(f"* PostgreSQL 15 started by the bench on 127.0.0.1: {settings} (throw-away data). "
                f"`pgbench -i -s {a['scale']}`.")
-    if meta.get("topology_ports"):
+    if meta.get("topology_ports") and not meta.get("replicas_stopped"):
         ports = meta["topology_ports"]
         out.append("* Routing scenarios (r*): `scripts/local_topology.sh start DIR "
                    f"{ports['primary']}` (primary on {ports['primary']}, streaming replicas "
@@ -410,6 +457,19 @@ def setup_section(meta, variants, idle):
                    "are read (PostgreSQL flushes an idle backend's counters after 10 s). pgrouter "
                    "there: the binary under test with its first worker count, user bench with "
                    "its plaintext password (the health checks log in with it).")
+    if meta.get("shard_rows"):
+        rows = meta["shard_rows"]
+        stopped = (" The streaming replicas (replica1, replica2, shard0r) were stopped after the "
+                   "setup: no config used them and they would replay the writes on the same "
+                   "cores." if meta.get("replicas_stopped") else "")
+        out.append("* Sharding scenarios (s*): the same topology's shard0 "
+                   f"({meta['topology_ports'].get('shard0')}) and shard1 "
+                   f"({meta['topology_ports'].get('shard1')}) with role bench, database bench and "
+                   "synchronous_commit = off; table accounts (user_id bigint primary key, "
+                   f"abalance int, balance int) with keys 1..{a.get('shard_rows')} on the main "
+                   "primary (all rows) and on the shards loaded through a sharded pgrouter by "
+                   f"COPY FROM STDIN (rows per shard: {rows}). pgbench -n (no pgbench tables to "
+                   "VACUUM)." + stopped)
     idle_conn = idle[0].get("max_client_conn", 12000) if idle else 12000
     idle_note = f" ({idle_conn} in the idle-memory test)" if idle_conn != 12000 else ""
     out.append("* PgBouncer: pool_mode transaction, default_pool_size 20, max_client_conn 12000"
@@ -431,8 +491,10 @@ def setup_section(meta, variants, idle):
 def render_report(meta, scenarios, summary, runs, idle):
     variants = variants_of(meta)
     labels = labels_of(variants, meta)
-    single = [sc for sc in scenarios if getattr(sc, "group", "") != "topology"]
+    single = [sc for sc in scenarios
+              if getattr(sc, "group", "") not in ("topology", "sharding")]
     routed = [sc for sc in scenarios if getattr(sc, "group", "") == "topology"]
+    sharded = [sc for sc in scenarios if getattr(sc, "group", "") == "sharding"]
     out = header_section(meta, summary, labels)
     if single:
         out += throughput_section(single, summary, runs, variants)
@@ -442,6 +504,8 @@ def render_report(meta, scenarios, summary, runs, idle):
     if routed:
         out += routing_section(routed, summary, runs, labels)
         out += lsn_section(routed, summary, runs, labels)
+    if sharded:
+        out += sharding_section(sharded, summary, runs, labels)
     out += idle_section(idle, labels)
     out += failures_section(scenarios, summary, labels)
     out += every_run_section(runs, labels)

@@ -9,6 +9,11 @@
 #   sudo bench/run.sh --scenarios r1,r2,r3,r4,r5,r6,r7 --idle-clients 0
 #                                              routing over a primary + 2 streaming replicas
 #                                              (scripts/local_topology.sh) vs unrouted
+#   sudo bench/run.sh --scenarios s1,s2,s3,s4,s5 --idle-clients 0 --topology-port 55432
+#                                              sharding: keyed reads/writes and a scatter
+#                                              aggregate over shard0 + shard1 vs one server
+#   sudo bench/shard_instructions.py --pgrouter build/pgrouter
+#                                              the same in callgrind instructions per transaction
 #   bench/bench.py --help                      every option
 #   bench/bench.py --report bench/out/X.json   print a saved run's report again (no root needed)
 #

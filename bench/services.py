@@ -263,7 +263,8 @@ class Topology:
         return self.ports["primary"]
 
     def replicas(self):
-        return [port for name, port in self.ports.items() if name != "primary"]
+        """The main primary's streaming replicas (not the shard nodes)."""
+        return [port for name, port in self.ports.items() if name.startswith("replica")]
 
 
 def read_topology_env(directory):
@@ -282,8 +283,8 @@ def start_topology(work, scale, base_port=0):
     roles, database and pgbench tables as start_postgres + setup_database, made on the primary
     (the replicas get them by streaming). Returns (Topology, SCRAM verifier of user bench)."""
     directory = os.path.join(work, "topology")
-    base = base_port or free_port_block(3)
-    log(f"local_topology.sh start (ports {base}-{base + 2})")
+    base = base_port or free_port_block(6)
+    log(f"local_topology.sh start (ports {base}-{base + 5})")
     run_checked([kTopologyScript, "start", directory, str(base)], "local_topology.sh start",
                 timeout=300)
     env = read_topology_env(directory)
@@ -291,6 +292,9 @@ def start_topology(work, scale, base_port=0):
         "primary": int(env["PRIMARY_PORT"]),
         "replica1": int(env["REPLICA1_PORT"]),
         "replica2": int(env["REPLICA2_PORT"]),
+        "shard0": int(env["SHARD0_PORT"]),
+        "shard0r": int(env["SHARD0_REPLICA_PORT"]),
+        "shard1": int(env["SHARD1_PORT"]),
     })
     # The script's nodes differ from kPgSettings only in synchronous_commit (fsync is off,
     # max_connections 300 and shared_buffers 128MB, the default, in both).
@@ -299,6 +303,79 @@ def start_topology(work, scale, base_port=0):
     verifier = setup_database(directory, topology.primary, scale)
     wait_replicas_caught_up(topology)
     return topology, verifier
+
+
+# The sharded table of the sharding scenarios (s*), as README "Sharding" configures one: 1024 xxh3
+# slots, shard0 owns 0-511 and shard1 512-1023. Made in database bench of the main primary (all
+# rows: the unsharded baseline) and of shard0 and shard1 (each only the rows whose key hashes to
+# it, loaded through a sharded pgrouter with COPY FROM STDIN, which pgrouter splits by key).
+kShardSlots = 1024
+kShardRanges = ("0-511", "512-1023")
+kShardNodes = ("shard0", "shard1")
+kAccountsDdl = ("SET ROLE bench; CREATE TABLE accounts (user_id bigint PRIMARY KEY, "
+                "abalance int NOT NULL DEFAULT 0, balance int NOT NULL DEFAULT 0)")
+
+
+def sharding_yaml(shard_ports):
+    shards = ", ".join(f'{{slots: "{slots}", primary: "{kHost}:{port}"}}'
+                       for slots, port in zip(kShardRanges, shard_ports))
+    return (f"sharding: {{function: xxh3, slots: {kShardSlots}, "
+            f"tables: {{accounts: {{key: user_id, type: bigint}}}}}}, shards: [{shards}]")
+
+
+def setup_sharding(procs, work, topology, rows, binary):
+    """Role bench, database bench and an empty accounts table on each shard primary (replicas:
+    none in the bench's config); accounts with every row on the main primary; then the rows
+    loaded into the shards through a throw-away sharded pgrouter (COPY FROM STDIN, split by key)
+    and checked: the shards' counts add up to `rows` and each got some."""
+    d = topology.dir
+    for node in kShardNodes:
+        port = topology.ports[node]
+        psql_admin(d, port, f"CREATE ROLE {kBenchUser} LOGIN PASSWORD '{kBenchPassword}'")
+        psql_admin(d, port, f"CREATE DATABASE {kBenchDb} OWNER {kBenchUser}")
+        psql_admin(d, port, "ALTER SYSTEM SET synchronous_commit = off")
+        psql_admin(d, port, "SELECT pg_reload_conf()")
+        psql_bench(d, port, kAccountsDdl)
+    psql_bench(d, topology.primary, kAccountsDdl)
+    psql_bench(d, topology.primary,
+               f"INSERT INTO accounts (user_id, abalance, balance) "
+               f"SELECT g, 0, g % 1000 FROM generate_series(1, {rows}) g")
+    psql_bench(d, topology.primary, "VACUUM ANALYZE accounts")
+    loader = start_pgrouter(procs, work, "shard-loader", binary, topology.primary, "scram",
+                            kBenchPassword, key="loader", label="pgrouter (loader)",
+                            shards=[topology.ports[n] for n in kShardNodes])
+    if loader.unavailable:
+        raise BenchError(f"sharded pgrouter for loading: {loader.unavailable}")
+    data = "".join(f"{k}\t0\t{k % 1000}\n" for k in range(1, rows + 1))
+    result = subprocess.run(
+        [f"{kPgBin}/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", kHost, "-p",
+         str(loader.port), "-U", kBenchUser, "-d", kBenchDb,
+         "-c", "\\copy accounts (user_id, abalance, balance) FROM pstdin"],
+        input=data, env=client_env(), capture_output=True, text=True, timeout=600)
+    procs.stop(loader.proc)
+    if result.returncode != 0:
+        raise BenchError(f"COPY through the sharded pgrouter failed: {result.stderr}")
+    counts = {}
+    for node in kShardNodes:
+        psql_bench(d, topology.ports[node], "VACUUM ANALYZE accounts")
+        counts[node] = int(psql_bench(d, topology.ports[node],
+                                      "SELECT count(*) FROM accounts").strip())
+    if sum(counts.values()) != rows or not all(counts.values()):
+        raise BenchError(f"rows per shard after COPY: {counts}, expected {rows} in all")
+    log(f"accounts: {rows} rows on the primary; per shard {counts}")
+    return counts
+
+
+def psql_bench(directory, port, sql):
+    return psql_admin(directory, port, sql, db=kBenchDb)
+
+
+def stop_replicas(topology):
+    """The streaming replicas take no part in the sharding scenarios (none is in the bench's
+    pgrouter configs); stopped, they do not replay the writes on the 2 shared cores."""
+    for name in ("replica1", "replica2", "shard0r"):
+        run_checked([kTopologyScript, "stop-node", topology.dir, name],
+                    f"local_topology.sh stop-node {name}", timeout=120)
 
 
 def wait_replicas_caught_up(topology, seconds=120):
@@ -396,10 +473,13 @@ def yaml_str(s):
 
 
 def start_pgrouter(procs, work, name, binary, pg_port, auth, secret, workers=1, key="pgrouter",
-                   label="pgrouter", max_client_conn=kMaxClientConn, replicas=(), routing=None):
+                   label="pgrouter", max_client_conn=kMaxClientConn, replicas=(), routing=None,
+                   shards=(), wrapper=()):
     """key and label tell several pgrouter targets apart (binaries, worker counts) in one run.
     replicas: ports of pg_port's streaming replicas (routing on); routing: the database's
-    `routing:` keys, e.g. {"consistency": "lsn"} (the rest keep pgrouter's defaults)."""
+    `routing:` keys, e.g. {"consistency": "lsn"} (the rest keep pgrouter's defaults); shards:
+    ports of shard primaries (kShardRanges' slots, sharding_yaml) instead of pg_port. wrapper:
+    argv prefix, e.g. valgrind (bench/shard_instructions.py)."""
     user = kBenchUser if auth == "scram" else kTrustUser
 
     def unavailable(why):
@@ -414,7 +494,7 @@ def start_pgrouter(procs, work, name, binary, pg_port, auth, secret, workers=1, 
         user_yaml = f"{{name: {kTrustUser}, auth: trust}}"
     else:
         user_yaml = f"{{name: {kBenchUser}, auth: scram-sha-256, password: {yaml_str(secret)}}}"
-    database = [f'primary: "{kHost}:{pg_port}"']
+    database = [sharding_yaml(shards) if shards else f'primary: "{kHost}:{pg_port}"']
     if replicas:
         database.append("replicas: [" + ", ".join(f'"{kHost}:{p}"' for p in replicas) + "]")
     if routing:
@@ -435,20 +515,21 @@ log: {{level: warn, connections: false}}
     if check.returncode != 0:
         return unavailable(
             f"--check-config rejected the bench config:\n{check.stdout}{check.stderr}")
-    proc = procs.start(name, [binary, "--config", cfg], log_path, signal.SIGTERM, 15)
-    problem = wait_listening(proc, port, log_path, "pgrouter")
+    proc = procs.start(name, [*wrapper, binary, "--config", cfg], log_path, signal.SIGTERM,
+                       120 if wrapper else 15)
+    problem = wait_listening(proc, port, log_path, "pgrouter", 120 if wrapper else 20)
     if problem:
         procs.stop(proc)
         return unavailable(problem)
     return Target(key, label, port, proc, user=user)
 
 
-def check_target(target):
+def check_target(target, sql="SELECT count(*) FROM pgbench_branches"):
     """A real login and query through the target; returns '' or what went wrong."""
     result = subprocess.run(
         [
             f"{kPgBin}/psql", "-X", "-At", "-h", kHost, "-p", str(target.port), "-U", target.user,
-            "-d", kBenchDb, "-c", "SELECT count(*) FROM pgbench_branches",
+            "-d", kBenchDb, "-c", sql,
         ],
         env=client_env(), capture_output=True, text=True, timeout=60,
     )
