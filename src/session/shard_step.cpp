@@ -342,17 +342,17 @@ ShardTarget ClientSession::unit_target(const wire::Frame& first, std::span<const
             pairs = false;
             return;
         }
-        std::shared_ptr<const sql::ShardPlan> plan = shard_plan(text);
-        if (!plan->writes ||
-            (plan->scope != sql::ShardScope::Keyed && plan->scope != sql::ShardScope::Split)) {
-            pairs = false;
-            return;
-        }
         pairs_text = text;
         pair_shards.push_back(target.shard);
     };
     auto finish = [&]() -> Target {
         if (combined.kind == Target::Kind::Refuse && conflict && pairs && pair_shards.size() > 1) {
+            // Only keyed writes can be split this way (planned again only now: rare).
+            std::shared_ptr<const sql::ShardPlan> plan = shard_plan(pairs_text);
+            if (!plan->writes ||
+                (plan->scope != sql::ShardScope::Keyed && plan->scope != sql::ShardScope::Split)) {
+                return combined;
+            }
             Target target;
             target.kind = Target::Kind::All;
             target.plan = shard_plan(pairs_text);
