@@ -19,7 +19,7 @@ base_packages=(
 # itself comes from the npm registry (tests/drivers/node/package-lock.json pins it), so only node
 # and npm are packages here. pgbench is in postgresql-client-15 already.
 drivers_packages=(
-    python3-psycopg2 python3-psycopg python3-asyncpg
+    python3-psycopg2 python3-psycopg python3-asyncpg python3-xxhash
     libpostgresql-jdbc-java default-jdk-headless
     nodejs npm
 )
