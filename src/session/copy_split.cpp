@@ -128,14 +128,7 @@ awaitable<bool> ClientSession::copy_in_split() {
                     "::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum");
             ++call.hidden;
         }
-        const std::string script = backend::sync_script(params_, call.lease->params);
-        if (!script.empty()) {
-            w.query(script);
-            ++call.hidden;
-            call.lease->params.copy_replayed_from(params_);
-        }
-        w.query("BEGIN");
-        ++call.hidden;
+        open_call(call, params_, true);
         w.query(query);
         call.readies = call.hidden + 1;
         call.stop_at = wire::backend::kCopyInResponse;

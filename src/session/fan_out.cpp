@@ -202,30 +202,15 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
             w.query(kCollationQuery);  // the first hidden query: its row is hidden_rows[0]
             ++call.hidden;
         }
-        const std::string script = backend::sync_script(params_, call.lease->params);
-        if (!script.empty()) {
-            w.query(script);
-            ++call.hidden;
-            call.lease->params.copy_replayed_from(params_);
-        }
-        if (broadcast) {
-            w.query("BEGIN");
-            ++call.hidden;
-        }
+        open_call(call, params_, broadcast);
         if (unit.query) {
             w.query(split ? std::string_view(split_sql[call.shard]) : shard_sql);
         } else {
-            auto view = wire::parse_bind(*bind);
-            const auto body = bind->body();
-            const std::size_t rest_at =
-                static_cast<std::size_t>(view->statement.data() -
-                                         reinterpret_cast<const char*>(body.data())) +
-                view->statement.size() + 1;
             w.parse("", shard_sql, static_cast<std::uint16_t>(param_types.size() / 4), param_types);
             if (describe_statement) {
                 w.describe('S', "");
             }
-            w.bind_renamed("", "", body.subspan(rest_at));
+            w.bind_renamed("", "", bind_rest(*bind));
             w.describe('P', "");
             w.execute("", 0);
             w.sync();
@@ -464,15 +449,7 @@ awaitable<bool> ClientSession::fan_out(const ShardTarget& target,
         switch (message.type) {
             case wire::frontend::kParse:
                 if (auto parse = wire::parse_parse(message)) {
-                    Request named;
-                    named.type = wire::frontend::kParse;
-                    named.text = parse->query;
-                    named.name = parse->statement;
-                    named.param_count = parse->param_count;
-                    named.param_types = parse->param_types;
-                    if (!named.name.empty()) {
-                        statements_.add(named.name, make_statement(named));
-                    }
+                    remember_statement(*parse);
                 }
                 client.parse_complete();
                 break;
@@ -549,7 +526,9 @@ awaitable<std::optional<std::pair<std::string, std::string>>> ClientSession::lea
 std::string ClientSession::user_aggregate_in(std::string_view text) {
     // The planner merges count/sum/min/max/avg and refuses the built-in aggregates it cannot
     // merge; a user-defined aggregate looks like any function call to it: the catalogue says.
-    const sql::Classification classification = sql::classify(text);
+    // Through the runtime's statement cache: a repeated read over every shard is parsed once.
+    const auto classified = rt_.statements().classify(text);
+    const sql::Classification& classification = *classified;
     if (classification.functions.empty()) {
         return {};
     }
@@ -565,6 +544,19 @@ std::string ClientSession::user_aggregate_in(std::string_view text) {
         }
     }
     return {};
+}
+
+void ClientSession::remember_statement(const wire::ParseView& parse) {
+    if (parse.statement.empty()) {
+        return;
+    }
+    Request named;
+    named.type = wire::frontend::kParse;
+    named.text = parse.query;
+    named.name = parse.statement;
+    named.param_count = parse.param_count;
+    named.param_types = parse.param_types;
+    statements_.add(named.name, make_statement(named));  // false (kept) when already known
 }
 
 }  // namespace pgrouter::session

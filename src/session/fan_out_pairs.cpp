@@ -132,24 +132,11 @@ awaitable<bool> ClientSession::fan_out_pairs(const ShardTarget& target,
         ShardCall& call = calls.emplace_back();
         call.shard = k;
         call.lease = std::move(lease);
+        open_call(call, params_, true);
         wire::MessageWriter w(call.out);
-        const std::string script = backend::sync_script(params_, call.lease->params);
-        if (!script.empty()) {
-            w.query(script);
-            ++call.hidden;
-            call.lease->params.copy_replayed_from(params_);
-        }
-        w.query("BEGIN");
-        ++call.hidden;
         w.parse("", text, static_cast<std::uint16_t>(types.size() / 4), types);
         for (std::size_t i : pairs_of[k]) {
-            auto view = wire::parse_bind(*binds[i]);
-            const auto body = binds[i]->body();
-            const std::size_t rest_at =
-                static_cast<std::size_t>(view->statement.data() -
-                                         reinterpret_cast<const char*>(body.data())) +
-                view->statement.size() + 1;
-            w.bind_renamed("", "", body.subspan(rest_at));
+            w.bind_renamed("", "", bind_rest(*binds[i]));
             if (describes[i]) {
                 w.describe('P', "");
             }
@@ -241,16 +228,7 @@ awaitable<bool> ClientSession::fan_out_pairs(const ShardTarget& target,
                               "batch; other shards committed theirs");
     } else if (!failed) {
         for (const wire::ParseView& parse : client_parses) {
-            if (parse.statement.empty() || statements_.find(parse.statement) != nullptr) {
-                continue;
-            }
-            Request named;
-            named.type = wire::frontend::kParse;
-            named.text = parse.query;
-            named.name = parse.statement;
-            named.param_count = parse.param_count;
-            named.param_types = parse.param_types;
-            statements_.add(named.name, make_statement(named));
+            remember_statement(parse);
         }
     }
     if (!client_parses.empty()) {

@@ -23,6 +23,32 @@ bool sorts_bytewise(std::string_view collation) {
            collation == "C.utf8";
 }
 
+void open_call(ShardCall& call, const backend::ParamState& wanted, bool begin) {
+    wire::MessageWriter w(call.out);
+    const std::string script = backend::sync_script(wanted, call.lease->params);
+    if (!script.empty()) {
+        w.query(script);
+        ++call.hidden;
+        call.lease->params.copy_replayed_from(wanted);
+    }
+    if (begin) {
+        w.query("BEGIN");
+        ++call.hidden;
+    }
+}
+
+std::span<const std::uint8_t> bind_rest(const wire::Frame& bind) {
+    auto view = wire::parse_bind(bind);
+    if (!view) {
+        return {};
+    }
+    const auto body = bind.body();
+    const auto at = static_cast<std::size_t>(view->statement.data() -
+                                             reinterpret_cast<const char*>(body.data())) +
+                    view->statement.size() + 1;
+    return body.subspan(at);
+}
+
 awaitable<void> exchange(ShardCall& call) {
     Socket& socket = call.lease->socket;
     error_code ec;

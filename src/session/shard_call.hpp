@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pgrouter/backend/param_state.hpp"
 #include "pgrouter/io/asio.hpp"
 #include "pgrouter/pool/lease.hpp"
 #include "pgrouter/wire/frame.hpp"
@@ -37,6 +38,13 @@ struct ShardCall {
 inline constexpr std::string_view kCollationQuery =
     "SELECT datcollate FROM pg_database WHERE datname = current_database()";
 bool sorts_bytewise(std::string_view collation);
+
+// Appends pgrouter's hidden queries that open a call: the settings that make the connection match
+// `wanted` (the client's), and BEGIN when the statement must be all-or-nothing.
+void open_call(ShardCall& call, const backend::ParamState& wanted, bool begin);
+// A Bind's bytes after its statement name (parameter formats, values, result formats), to send
+// under other names; empty when the message is malformed.
+std::span<const std::uint8_t> bind_rest(const wire::Frame& bind);
 
 // Writes call.out, then reads until call.readies ReadyForQuery messages (or call.stop_at after
 // the hidden ones) have arrived.

@@ -355,7 +355,7 @@ ShardTarget ClientSession::unit_target(const wire::Frame& first, std::span<const
             }
             Target target;
             target.kind = Target::Kind::All;
-            target.plan = shard_plan(pairs_text);
+            target.plan = std::move(plan);
             target.pair_shards = std::move(pair_shards);
             return target;
         }

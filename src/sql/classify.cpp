@@ -1,6 +1,7 @@
 // pgrouter/sql/classify.cpp — classify(): the libpg_query boundary (parse, scan, protobuf unpack,
-// one RAII owner per result type) and the per-statement reading of kinds, settings and effects.
-// The only file that includes pg_query.h. Never throws on bad SQL, never recurses over a tree.
+// one RAII owner per result type, the parse ones shared with the shard planner in parse_tree.hpp)
+// and the per-statement reading of kinds, settings and effects. Never throws on bad SQL, never
+// recurses over a tree.
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
@@ -14,29 +15,18 @@
 
 #include "lex.hpp"
 #include "parse_budget.hpp"
+#include "parse_tree.hpp"
 #include "pgrouter/sql/classify.hpp"
 #include "statement_tree.hpp"
 
 namespace pgrouter::sql {
 namespace {
 
+using parse::ParseTree;
+using parse::ProtobufParse;
 using tree::str;
 
 // RAII owners, one per libpg_query / protobuf-c result type.
-class ProtobufParse {
-public:
-    explicit ProtobufParse(const char* text) : result_(pg_query_parse_protobuf(text)) {}
-    ~ProtobufParse() { pg_query_free_protobuf_parse_result(result_); }
-    ProtobufParse(const ProtobufParse&) = delete;
-    ProtobufParse& operator=(const ProtobufParse&) = delete;
-
-    bool failed() const noexcept { return result_.error != nullptr; }
-    const PgQueryProtobuf& tree() const noexcept { return result_.parse_tree; }
-
-private:
-    PgQueryProtobufParseResult result_;
-};
-
 class ProtobufScan {
 public:
     explicit ProtobufScan(const char* text) : result_(pg_query_scan(text)) {}
@@ -50,13 +40,6 @@ public:
 private:
     PgQueryScanResult result_;
 };
-
-struct FreeParseTree {
-    void operator()(PgQuery__ParseResult* tree) const noexcept {
-        pg_query__parse_result__free_unpacked(tree, nullptr);
-    }
-};
-using ParseTree = std::unique_ptr<PgQuery__ParseResult, FreeParseTree>;
 
 struct FreeScanTokens {
     void operator()(PgQuery__ScanResult* scan) const noexcept {

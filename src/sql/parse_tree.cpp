@@ -1,6 +1,6 @@
 // src/sql/parse_tree.cpp — parse_with_budget() and deparse(): the libpg_query calls of
-// find_shard_keys() and the shard planner, with one RAII owner per result type. classify.cpp
-// keeps its own boundary (it also scans). Never throws on bad SQL.
+// find_shard_keys() and the shard planner (the parse result owners are shared with classify.cpp
+// in parse_tree.hpp). Never throws on bad SQL.
 #include "parse_tree.hpp"
 
 #include <pg_query.h>
@@ -11,27 +11,6 @@
 
 namespace pgrouter::sql::parse {
 namespace {
-
-class ProtobufParse {
-public:
-    explicit ProtobufParse(const char* text) : result_(pg_query_parse_protobuf(text)) {}
-    ~ProtobufParse() { pg_query_free_protobuf_parse_result(result_); }
-    ProtobufParse(const ProtobufParse&) = delete;
-    ProtobufParse& operator=(const ProtobufParse&) = delete;
-
-    bool failed() const noexcept { return result_.error != nullptr; }
-    const PgQueryProtobuf& tree() const noexcept { return result_.parse_tree; }
-
-private:
-    PgQueryProtobufParseResult result_;
-};
-
-struct FreeParseTree {
-    void operator()(PgQuery__ParseResult* tree) const noexcept {
-        pg_query__parse_result__free_unpacked(tree, nullptr);
-    }
-};
-using ParseTree = std::unique_ptr<PgQuery__ParseResult, FreeParseTree>;
 
 class Deparse {
 public:

@@ -4,9 +4,11 @@
 // never throws on bad SQL.
 #pragma once
 
+#include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +16,28 @@
 #include "parse_budget.hpp"
 
 namespace pgrouter::sql::parse {
+
+// RAII owners of libpg_query's parse result and of its unpacked protobuf-c tree.
+class ProtobufParse {
+public:
+    explicit ProtobufParse(const char* text) : result_(pg_query_parse_protobuf(text)) {}
+    ~ProtobufParse() { pg_query_free_protobuf_parse_result(result_); }
+    ProtobufParse(const ProtobufParse&) = delete;
+    ProtobufParse& operator=(const ProtobufParse&) = delete;
+
+    bool failed() const noexcept { return result_.error != nullptr; }
+    const PgQueryProtobuf& tree() const noexcept { return result_.parse_tree; }
+
+private:
+    PgQueryProtobufParseResult result_;
+};
+
+struct FreeParseTree {
+    void operator()(PgQuery__ParseResult* tree) const noexcept {
+        pg_query__parse_result__free_unpacked(tree, nullptr);
+    }
+};
+using ParseTree = std::unique_ptr<PgQuery__ParseResult, FreeParseTree>;
 
 enum class Status {
     Ok,

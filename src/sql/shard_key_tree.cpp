@@ -515,35 +515,7 @@ void all_relations(const ProtobufCMessage* root, std::vector<const PgQuery__Rang
         if (type == &pg_query__range_var__descriptor) {
             out.push_back(reinterpret_cast<const PgQuery__RangeVar*>(message));
         }
-        const auto* base = reinterpret_cast<const char*>(message);
-        for (unsigned i = 0; i < type->n_fields; ++i) {
-            const ProtobufCFieldDescriptor& field = type->fields[i];
-            if (field.type != PROTOBUF_C_TYPE_MESSAGE) {
-                continue;
-            }
-            if (field.label == PROTOBUF_C_LABEL_REPEATED) {
-                std::size_t n =
-                    *reinterpret_cast<const std::size_t*>(base + field.quantifier_offset);
-                auto* const* items =
-                    *reinterpret_cast<ProtobufCMessage* const* const*>(base + field.offset);
-                for (std::size_t k = 0; k < n; ++k) {
-                    if (items[k] != nullptr) {
-                        stack.push_back(items[k]);
-                    }
-                }
-                continue;
-            }
-            if ((field.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 &&
-                *reinterpret_cast<const std::uint32_t*>(base + field.quantifier_offset) !=
-                    field.id) {
-                continue;
-            }
-            const auto* child =
-                *reinterpret_cast<const ProtobufCMessage* const*>(base + field.offset);
-            if (child != nullptr) {
-                stack.push_back(child);
-            }
-        }
+        push_children(message, stack);
     }
 }
 

@@ -205,6 +205,37 @@ bool creates_temp_object(const PgQuery__Node* statement) noexcept {
     }
 }
 
+void push_children(const ProtobufCMessage* message, std::vector<const ProtobufCMessage*>& stack) {
+    const ProtobufCMessageDescriptor* type = message->descriptor;
+    const auto* base = reinterpret_cast<const char*>(message);
+    for (unsigned i = 0; i < type->n_fields; ++i) {
+        const ProtobufCFieldDescriptor& field = type->fields[i];
+        if (field.type != PROTOBUF_C_TYPE_MESSAGE) {
+            continue;
+        }
+        if (field.label == PROTOBUF_C_LABEL_REPEATED) {
+            std::size_t n = *reinterpret_cast<const std::size_t*>(base + field.quantifier_offset);
+            auto* const* items =
+                *reinterpret_cast<ProtobufCMessage* const* const*>(base + field.offset);
+            for (std::size_t k = 0; k < n; ++k) {
+                if (items[k] != nullptr) {
+                    stack.push_back(items[k]);
+                }
+            }
+            continue;
+        }
+        // The members of a oneof share one slot; only the one named by the case is live.
+        if ((field.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 &&
+            *reinterpret_cast<const std::uint32_t*>(base + field.quantifier_offset) != field.id) {
+            continue;
+        }
+        const auto* child = *reinterpret_cast<const ProtobufCMessage* const*>(base + field.offset);
+        if (child != nullptr) {
+            stack.push_back(child);
+        }
+    }
+}
+
 Facts inspect(const ProtobufCMessage* root, std::vector<const ProtobufCMessage*>& stack) {
     Facts facts;
     stack.clear();
@@ -213,37 +244,7 @@ Facts inspect(const ProtobufCMessage* root, std::vector<const ProtobufCMessage*>
         const ProtobufCMessage* message = stack.back();
         stack.pop_back();
         note(message, facts);
-        const ProtobufCMessageDescriptor* type = message->descriptor;
-        const auto* base = reinterpret_cast<const char*>(message);
-        for (unsigned i = 0; i < type->n_fields; ++i) {
-            const ProtobufCFieldDescriptor& field = type->fields[i];
-            if (field.type != PROTOBUF_C_TYPE_MESSAGE) {
-                continue;
-            }
-            if (field.label == PROTOBUF_C_LABEL_REPEATED) {
-                std::size_t n =
-                    *reinterpret_cast<const std::size_t*>(base + field.quantifier_offset);
-                auto* const* items =
-                    *reinterpret_cast<ProtobufCMessage* const* const*>(base + field.offset);
-                for (std::size_t k = 0; k < n; ++k) {
-                    if (items[k] != nullptr) {
-                        stack.push_back(items[k]);
-                    }
-                }
-                continue;
-            }
-            // The members of a oneof share one slot; only the one named by the case is live.
-            if ((field.flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0 &&
-                *reinterpret_cast<const std::uint32_t*>(base + field.quantifier_offset) !=
-                    field.id) {
-                continue;
-            }
-            const auto* child =
-                *reinterpret_cast<const ProtobufCMessage* const*>(base + field.offset);
-            if (child != nullptr) {
-                stack.push_back(child);
-            }
-        }
+        push_children(message, stack);
     }
     return facts;
 }

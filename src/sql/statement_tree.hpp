@@ -48,6 +48,10 @@ bool creates_temp_object(const PgQuery__Node* statement) noexcept;
 
 // Fills the routing view of `statement` (read, not_read, read_only_transaction, functions) for
 // the top-level statement `node` (not null) whose whole tree gave `facts`; takes facts.functions.
+// Pushes every message-typed child of `message` (repeated fields, the live member of a oneof)
+// onto `stack`: the step of the iterative walks over protobuf-c descriptors.
+void push_children(const ProtobufCMessage* message, std::vector<const ProtobufCMessage*>& stack);
+
 void fill_read_view(const PgQuery__Node* node, Facts& facts, Statement& statement);
 
 // Ddl, Utility or Other for the top-level statements classify.cpp has no case of its own for.

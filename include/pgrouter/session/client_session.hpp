@@ -177,6 +177,8 @@ private:
     // messages from `unit` (up to its Sync, or the Query) into `consumed`; false ends the session.
     awaitable<bool> fan_out(const ShardTarget& target, std::span<const std::uint8_t> unit,
                             std::size_t max_message, std::size_t& consumed);
+    // A named Parse carried out on the shards: the client's statement from now on.
+    void remember_statement(const wire::ParseView& parse);
     // The user-defined aggregate `text` calls, as a refusal ("" when none).
     std::string user_aggregate_in(std::string_view text);
     // fan_out_pairs.cpp: a batch of Bind/Execute pairs of one keyed write over several shards
